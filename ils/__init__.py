@@ -1,0 +1,1 @@
+"""ILS: the real-time backend between eye-care practices and prescription-lens labs."""
