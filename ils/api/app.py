@@ -1,0 +1,82 @@
+"""The HTTP application: one FastAPI app, built from Settings, Ray-free.
+
+``create_app`` is what the Serve ingress builds on each replica and what the integration tests
+drive in-process. Its lifespan opens the runtime (database pool, Redis) and closes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+
+from ils.api import problems
+from ils.api.routes import auth, health, orders
+from ils.errors import PayloadTooLarge
+from ils.runtime import Runtime
+from ils.services.ports import Publisher
+from ils.settings import Settings
+
+PublisherFactory = Callable[[Settings], Publisher]
+ReadinessProbe = Callable[[], Awaitable[dict[str, Any]]]
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(
+    settings: Settings,
+    publisher_factory: PublisherFactory | None = None,
+    readiness_probe: ReadinessProbe | None = None,
+    runtime: Runtime | None = None,
+) -> FastAPI:
+    """Build the API. Pass ``runtime`` to share an open one (tests); else the lifespan opens one."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        publisher = publisher_factory(settings) if publisher_factory else None
+        opened = await Runtime.open(settings, publisher)
+        app.state.runtime = opened
+        try:
+            yield
+        finally:
+            await opened.close()
+
+    app = FastAPI(
+        title="ILS",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Real-time backend between eye-care practices and prescription-lens labs.",
+    )
+    app.state.readiness_probe = readiness_probe
+    if runtime is not None:
+        app.state.runtime = runtime
+    problems.install(app)
+    for module in (health, auth, orders):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def edge(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            error = PayloadTooLarge(f"the body must be at most {settings.max_body_bytes} bytes")
+            response: Response = problems.problem_response(error.problem(request.url.path))
+        else:
+            response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app

@@ -1,0 +1,179 @@
+"""Users and server-side sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ils.db.database import Conn
+
+INSERT_USER = """
+INSERT INTO users (id, tenant_id, email, password_hash, role, created_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+SELECT_USER_BY_EMAIL = """
+SELECT u.id, u.tenant_id, u.email, u.password_hash, u.role, u.mfa_enabled, u.mfa_secret,
+       u.disabled_at, t.kind AS tenant_kind
+FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE lower(u.email) = lower($1)
+"""
+SELECT_USER = """
+SELECT u.id, u.tenant_id, u.email, u.password_hash, u.role, u.mfa_enabled, u.mfa_secret,
+       u.disabled_at, t.kind AS tenant_kind
+FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $1 AND u.tenant_id = $2
+"""
+UPDATE_PASSWORD_HASH = "UPDATE users SET password_hash = $2 WHERE id = $1"
+INSERT_SESSION = """
+INSERT INTO sessions (id, family_id, user_id, tenant_id, access_hash, refresh_hash,
+                      access_expires_at, refresh_expires_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+"""
+SELECT_BY_ACCESS = """
+SELECT s.id, s.family_id, s.user_id, s.tenant_id, u.email, u.role, t.kind AS tenant_kind
+FROM sessions s
+JOIN users u ON u.id = s.user_id
+JOIN tenants t ON t.id = s.tenant_id
+WHERE s.access_hash = $1 AND s.revoked_at IS NULL AND s.access_expires_at > $2
+  AND u.disabled_at IS NULL
+"""
+SELECT_BY_REFRESH = """
+SELECT s.id, s.family_id, s.user_id, s.tenant_id, s.rotated_at, s.revoked_at,
+       s.refresh_expires_at
+FROM sessions s WHERE s.refresh_hash = $1 FOR UPDATE
+"""
+ROTATE_SESSION = "UPDATE sessions SET rotated_at = $2, revoked_at = $2 WHERE id = $1"
+REVOKE_FAMILY = """
+UPDATE sessions SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL
+"""
+REVOKE_USER = "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL"
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: str
+    tenant_id: str
+    tenant_kind: str
+    email: str
+    password_hash: str
+    role: str
+    mfa_enabled: bool
+    mfa_secret: str | None
+    disabled: bool
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: str
+    family_id: str
+    user_id: str
+    tenant_id: str
+    tenant_kind: str
+    email: str
+    role: str
+
+
+def _user(row: Any) -> UserRow:
+    return UserRow(
+        id=str(row["id"]),
+        tenant_id=str(row["tenant_id"]),
+        tenant_kind=row["tenant_kind"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        role=row["role"],
+        mfa_enabled=row["mfa_enabled"],
+        mfa_secret=row["mfa_secret"],
+        disabled=row["disabled_at"] is not None,
+    )
+
+
+async def insert_user(
+    conn: Conn,
+    user_id: str,
+    tenant_id: str,
+    email: str,
+    password_hash: str,
+    role: str,
+    now: datetime,
+) -> None:
+    await conn.execute(INSERT_USER, user_id, tenant_id, email, password_hash, role, now)
+
+
+async def user_by_email(conn: Conn, email: str) -> UserRow | None:
+    row = await conn.fetchrow(SELECT_USER_BY_EMAIL, email)
+    return _user(row) if row else None
+
+
+async def user_in_tenant(conn: Conn, user_id: str, tenant_id: str) -> UserRow | None:
+    row = await conn.fetchrow(SELECT_USER, user_id, tenant_id)
+    return _user(row) if row else None
+
+
+async def update_password_hash(conn: Conn, user_id: str, password_hash: str) -> None:
+    await conn.execute(UPDATE_PASSWORD_HASH, user_id, password_hash)
+
+
+async def insert_session(
+    conn: Conn,
+    session_id: str,
+    family_id: str,
+    user_id: str,
+    tenant_id: str,
+    access_hash: bytes,
+    refresh_hash: bytes,
+    access_expires_at: datetime,
+    refresh_expires_at: datetime,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        INSERT_SESSION,
+        session_id,
+        family_id,
+        user_id,
+        tenant_id,
+        access_hash,
+        refresh_hash,
+        access_expires_at,
+        refresh_expires_at,
+        now,
+    )
+
+
+async def session_by_access(conn: Conn, access_hash: bytes, now: datetime) -> SessionRow | None:
+    row = await conn.fetchrow(SELECT_BY_ACCESS, access_hash, now)
+    if row is None:
+        return None
+    return SessionRow(
+        id=str(row["id"]),
+        family_id=str(row["family_id"]),
+        user_id=str(row["user_id"]),
+        tenant_id=str(row["tenant_id"]),
+        tenant_kind=row["tenant_kind"],
+        email=row["email"],
+        role=row["role"],
+    )
+
+
+async def session_by_refresh(conn: Conn, refresh_hash: bytes) -> dict[str, Any] | None:
+    row = await conn.fetchrow(SELECT_BY_REFRESH, refresh_hash)
+    return dict(row) if row else None
+
+
+async def mark_rotated(conn: Conn, session_id: str, now: datetime) -> None:
+    await conn.execute(ROTATE_SESSION, session_id, now)
+
+
+async def revoke_family(conn: Conn, family_id: str, now: datetime) -> None:
+    await conn.execute(REVOKE_FAMILY, family_id, now)
+
+
+async def revoke_user(conn: Conn, user_id: str, now: datetime) -> None:
+    await conn.execute(REVOKE_USER, user_id, now)
+
+
+SELECT_FAMILY = "SELECT family_id FROM sessions WHERE id = $1"
+
+
+async def session_by_access_id(conn: Conn, session_id: str) -> str | None:
+    """The family of a session, by the session's id."""
+    value = await conn.fetchval(SELECT_FAMILY, session_id)
+    return str(value) if value else None

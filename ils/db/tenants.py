@@ -1,0 +1,95 @@
+"""Tenants, their links and their heads (event sequence, counters, audit chain head)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ils.db.database import Conn
+
+INSERT_TENANT = """
+INSERT INTO tenants (id, kind, name, settings, webhook_secret, created_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+INSERT_HEAD = "INSERT INTO tenant_heads (tenant_id) VALUES ($1)"
+SELECT_TENANT = """
+SELECT id, kind, name, settings, webhook_secret, webhook_secret_previous, created_at
+FROM tenants WHERE id = $1
+"""
+INSERT_LINK = """
+INSERT INTO tenant_links (lab_id, practice_id, created_at) VALUES ($1, $2, $3)
+ON CONFLICT DO NOTHING
+"""
+SELECT_LINK = "SELECT 1 FROM tenant_links WHERE lab_id = $1 AND practice_id = $2"
+LOCK_HEADS = """
+SELECT tenant_id FROM tenant_heads WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id FOR UPDATE
+"""
+NEXT_ORDER_NUMBER = """
+UPDATE tenant_heads SET last_order_no = last_order_no + 1 WHERE tenant_id = $1
+RETURNING last_order_no
+"""
+UPDATE_SECRETS = """
+UPDATE tenants SET webhook_secret_previous = webhook_secret, webhook_secret = $2 WHERE id = $1
+"""
+
+
+@dataclass(frozen=True)
+class TenantRow:
+    id: str
+    kind: str
+    name: str
+    settings: dict[str, Any]
+    webhook_secret: str | None
+    webhook_secret_previous: str | None
+    created_at: datetime
+
+
+async def insert(
+    conn: Conn,
+    tenant_id: str,
+    kind: str,
+    name: str,
+    settings: dict[str, Any],
+    webhook_secret: str | None,
+    now: datetime,
+) -> None:
+    await conn.execute(INSERT_TENANT, tenant_id, kind, name, settings, webhook_secret, now)
+    await conn.execute(INSERT_HEAD, tenant_id)
+
+
+async def get(conn: Conn, tenant_id: str) -> TenantRow | None:
+    row = await conn.fetchrow(SELECT_TENANT, tenant_id)
+    if row is None:
+        return None
+    return TenantRow(
+        id=str(row["id"]),
+        kind=row["kind"],
+        name=row["name"],
+        settings=row["settings"],
+        webhook_secret=row["webhook_secret"],
+        webhook_secret_previous=row["webhook_secret_previous"],
+        created_at=row["created_at"],
+    )
+
+
+async def link(conn: Conn, lab_id: str, practice_id: str, now: datetime) -> None:
+    await conn.execute(INSERT_LINK, lab_id, practice_id, now)
+
+
+async def linked(conn: Conn, lab_id: str, practice_id: str) -> bool:
+    return await conn.fetchval(SELECT_LINK, lab_id, practice_id) is not None
+
+
+async def lock_heads(conn: Conn, tenant_ids: list[str]) -> None:
+    """Lock the tenants' heads in one global order (by id), so two writers never deadlock."""
+    await conn.fetch(LOCK_HEADS, sorted(set(tenant_ids)))
+
+
+async def next_order_number(conn: Conn, tenant_id: str) -> int:
+    value = await conn.fetchval(NEXT_ORDER_NUMBER, tenant_id)
+    return int(value)
+
+
+async def rotate_webhook_secret(conn: Conn, tenant_id: str, secret: str) -> None:
+    await conn.execute(UPDATE_SECRETS, tenant_id, secret)

@@ -1,0 +1,52 @@
+"""The runtime of one process: connections and the services built on them.
+
+Built once per API replica (and once per CLI command). It is the composition of ports and
+services; the Ray wrappers in ``actors/`` hand it a publisher that reaches the tenant rooms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ils.bus import Bus
+from ils.db.database import Database
+from ils.db.migrate import migrate
+from ils.services.identity import Identity
+from ils.services.orders import Orders
+from ils.services.ports import Clock, NullPublisher, Publisher, utc_now
+from ils.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    bus: Bus
+    publisher: Publisher
+    clock: Clock = field(default=utc_now)
+
+    identity: Identity = field(init=False)
+    orders: Orders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.identity = Identity(self.db, self.settings)
+        self.orders = Orders(self.db, self.publisher)
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        publisher: Publisher | None = None,
+        *,
+        run_migrations: bool = True,
+        clock: Clock = utc_now,
+    ) -> Runtime:
+        db = await Database.connect(settings)
+        if run_migrations:
+            async with db.connection() as conn:
+                await migrate(conn)
+        return cls(settings, db, Bus.connect(settings), publisher or NullPublisher(), clock)
+
+    async def close(self) -> None:
+        await self.bus.close()
+        await self.db.close()

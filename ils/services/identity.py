@@ -1,0 +1,293 @@
+"""Identity use-cases: tenants, users, login, refresh, logout, and token authentication.
+
+Tokens are opaque random strings; only their SHA-256 hashes are stored, so a database leak does
+not leak usable tokens. A session row is the unit of revocation: revoke it and the next request
+with its token fails. Password hashing is argon2id, run in a worker thread so a login never
+stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ils.db import audit, identity, tenants
+from ils.db.database import Database
+from ils.domain.access import Principal, Role, TenantKind, roles_for
+from ils.domain.password import password_issues
+from ils.errors import (
+    Conflict,
+    FieldIssue,
+    InvalidCredentials,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
+from ils.settings import Settings
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "token_type": "bearer",
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token,
+        }
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def normalise_email(email: str, pointer: str = "/email") -> str:
+    email = email.strip()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise ValidationFailed([FieldIssue(pointer, "email-invalid", "not a valid email address")])
+    return email.lower()
+
+
+class Identity:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+            type=Type.ID,
+        )
+        # A hash to verify against when the email is unknown, so timing does not reveal it.
+        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+
+    async def hash_password(self, password: str, pointer: str = "/password") -> str:
+        issues = password_issues(password, pointer)
+        if issues:
+            raise ValidationFailed(issues)
+        return await asyncio.to_thread(self.hasher.hash, password)
+
+    async def _verify(self, stored_hash: str, password: str) -> bool:
+        def check() -> bool:
+            try:
+                return self.hasher.verify(stored_hash, password)
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await asyncio.to_thread(check)
+
+    async def create_tenant(
+        self,
+        kind: TenantKind,
+        name: str,
+        admin_email: str,
+        admin_password: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        email = normalise_email(admin_email, "/admin_email")
+        password_hash = await self.hash_password(admin_password, "/admin_password")
+        tenant_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
+        secret = secrets.token_hex(32) if kind is TenantKind.LAB else None
+        async with self.db.transaction() as conn:
+            if await identity.user_by_email(conn, email):
+                raise Conflict("a user with this email already exists")
+            await tenants.insert(conn, tenant_id, kind, name, {}, secret, now)
+            await identity.insert_user(conn, user_id, tenant_id, email, password_hash, "admin", now)
+            await audit.record(
+                conn,
+                tenant_id,
+                now,
+                None,
+                "tenant.created",
+                tenant_id,
+                {"kind": str(kind), "name": name, "admin_user_id": user_id},
+            )
+        result: dict[str, Any] = {"tenant_id": tenant_id, "admin_user_id": user_id}
+        if secret is not None:
+            result["webhook_secret"] = secret
+        return result
+
+    async def link(self, lab_id: str, practice_id: str, now: datetime) -> None:
+        async with self.db.transaction() as conn:
+            lab, practice = await tenants.get(conn, lab_id), await tenants.get(conn, practice_id)
+            if lab is None or lab.kind != "lab":
+                raise NotFound("no such lab")
+            if practice is None or practice.kind != "practice":
+                raise NotFound("no such practice")
+            await tenants.link(conn, lab_id, practice_id, now)
+            for tenant_id in (lab_id, practice_id):
+                await audit.record(
+                    conn,
+                    tenant_id,
+                    now,
+                    None,
+                    "tenant.linked",
+                    None,
+                    {"lab_id": lab_id, "practice_id": practice_id},
+                )
+
+    async def create_user(
+        self,
+        actor: Principal,
+        email: str,
+        password: str,
+        role: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        email = normalise_email(email)
+        allowed = roles_for(actor.tenant_kind)
+        if role not in [str(r) for r in allowed]:
+            raise ValidationFailed(
+                [
+                    FieldIssue(
+                        "/role",
+                        "role-invalid",
+                        f"a {actor.tenant_kind} user has one of the roles "
+                        + ", ".join(map(str, allowed)),
+                    )
+                ]
+            )
+        password_hash = await self.hash_password(password)
+        user_id = str(uuid.uuid4())
+        async with self.db.transaction() as conn:
+            if await identity.user_by_email(conn, email):
+                raise Conflict("a user with this email already exists")
+            await identity.insert_user(
+                conn, user_id, actor.tenant_id, email, password_hash, role, now
+            )
+            await audit.record(
+                conn,
+                actor.tenant_id,
+                now,
+                actor.user_id,
+                "user.created",
+                user_id,
+                {"email": email, "role": role},
+            )
+        return {
+            "id": user_id,
+            "email": email,
+            "role": role,
+            "tenant_id": actor.tenant_id,
+            "created_at": now,
+        }
+
+    async def login(self, email: str, password: str, now: datetime) -> TokenPair:
+        async with self.db.connection() as conn:
+            user = await identity.user_by_email(conn, email.strip())
+        ok = await self._verify(user.password_hash if user else self._dummy_hash, password)
+        if user is None or not ok or user.disabled:
+            if user is not None:
+                async with self.db.transaction() as conn:
+                    await audit.record(
+                        conn, user.tenant_id, now, user.id, "auth.login_failed", user.id
+                    )
+            raise InvalidCredentials()
+        if self.hasher.check_needs_rehash(user.password_hash):
+            new_hash = await asyncio.to_thread(self.hasher.hash, password)
+        else:
+            new_hash = None
+        async with self.db.transaction() as conn:
+            if new_hash:
+                await identity.update_password_hash(conn, user.id, new_hash)
+            pair = await self._new_session(conn, user.id, user.tenant_id, str(uuid.uuid4()), now)
+            await audit.record(conn, user.tenant_id, now, user.id, "auth.login", user.id)
+        return pair
+
+    async def _new_session(
+        self,
+        conn: Any,
+        user_id: str,
+        tenant_id: str,
+        family_id: str,
+        now: datetime,
+    ) -> TokenPair:
+        access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        await identity.insert_session(
+            conn,
+            str(uuid.uuid4()),
+            family_id,
+            user_id,
+            tenant_id,
+            token_hash(access),
+            token_hash(refresh),
+            now + timedelta(seconds=self.settings.access_token_ttl_s),
+            now + timedelta(seconds=self.settings.refresh_token_ttl_s),
+            now,
+        )
+        return TokenPair(access, refresh, self.settings.access_token_ttl_s)
+
+    async def refresh(self, refresh_token: str, now: datetime) -> TokenPair:
+        """Rotate: the old pair stops working; a reused refresh token revokes the whole family."""
+        async with self.db.transaction() as conn:
+            row = await identity.session_by_refresh(conn, token_hash(refresh_token))
+            if row is None:
+                raise Unauthenticated("the refresh token is not valid")
+            family_id = str(row["family_id"])
+            if row["rotated_at"] is not None:
+                await identity.revoke_family(conn, family_id, now)
+                await audit.record(
+                    conn,
+                    str(row["tenant_id"]),
+                    now,
+                    str(row["user_id"]),
+                    "auth.refresh_reused",
+                    family_id,
+                )
+                reused = True
+            else:
+                reused = False
+        if reused:
+            raise Unauthenticated("the refresh token was already used; the session is revoked")
+        if row["revoked_at"] is not None or row["refresh_expires_at"] <= now:
+            raise Unauthenticated("the session has ended")
+        async with self.db.transaction() as conn:
+            await identity.mark_rotated(conn, str(row["id"]), now)
+            return await self._new_session(
+                conn, str(row["user_id"]), str(row["tenant_id"]), family_id, now
+            )
+
+    async def logout(self, principal: Principal, now: datetime, everywhere: bool = False) -> None:
+        async with self.db.transaction() as conn:
+            session = await identity.session_by_access_id(conn, principal.session_id)
+            if everywhere:
+                await identity.revoke_user(conn, principal.user_id, now)
+            elif session is not None:
+                await identity.revoke_family(conn, session, now)
+            await audit.record(
+                conn,
+                principal.tenant_id,
+                now,
+                principal.user_id,
+                "auth.logout_everywhere" if everywhere else "auth.logout",
+                principal.user_id,
+            )
+
+    async def authenticate(self, access_token: str, now: datetime) -> Principal:
+        async with self.db.connection() as conn:
+            row = await identity.session_by_access(conn, token_hash(access_token), now)
+        if row is None:
+            raise Unauthenticated("the access token is not valid or has expired")
+        return Principal(
+            user_id=row.user_id,
+            tenant_id=row.tenant_id,
+            tenant_kind=TenantKind(row.tenant_kind),
+            role=Role(row.role),
+            email=row.email,
+            session_id=row.id,
+        )

@@ -1,0 +1,57 @@
+"""Ports the services depend on, so that they run the same on Ray, in tests and in a CLI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+from ils.domain.event import StoredEvent
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Publisher(Protocol):
+    """Where committed events go after commit (the tenants' real-time rooms)."""
+
+    async def publish(self, events: Sequence[StoredEvent]) -> None: ...
+
+
+class NullPublisher:
+    """Publishes nowhere: for the CLI and tests that only look at the database."""
+
+    async def publish(self, events: Sequence[StoredEvent]) -> None:
+        return None
+
+
+class RecordingPublisher:
+    """Keeps what was published, in order (tests)."""
+
+    def __init__(self) -> None:
+        self.events: list[StoredEvent] = []
+
+    async def publish(self, events: Sequence[StoredEvent]) -> None:
+        self.events.extend(events)
+
+
+async def publish_committed(publisher: Publisher, events: Sequence[StoredEvent]) -> None:
+    """The one function every service calls after its transaction commits.
+
+    A failed publish loses nothing: the rooms catch up from the event log when they see a gap or
+    restart. So a failure is logged, never raised into the request that already committed.
+    """
+    if not events:
+        return
+    try:
+        await publisher.publish(events)
+    except Exception:
+        log.warning(
+            "publish of %d committed events failed; rooms will catch up", len(events), exc_info=True
+        )
