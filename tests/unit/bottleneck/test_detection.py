@@ -1,0 +1,83 @@
+"""Detection on hand-built station traces with a known constraint."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ils.analytics.bottleneck.detection import (
+    active_periods,
+    detect,
+    detect_over_time,
+    first_hit,
+)
+from ils.analytics.bottleneck.trace import StationSnapshot, StationTrace, trace_from_snapshots
+
+STATIONS = ("picking", "surfacing", "edging")
+
+
+def _trace(queue: np.ndarray, busy: np.ndarray, servers: tuple[int, ...]) -> StationTrace:
+    times = np.arange(queue.shape[0], dtype=float)
+    cap = np.tile(np.array(servers), (queue.shape[0], 1))
+    return StationTrace(times, STATIONS, queue, busy, cap)
+
+
+def _intermittent(n: int, rng: np.random.Generator, p: float) -> np.ndarray:
+    return (rng.random(n) < p).astype(np.int64)
+
+
+def test_the_always_saturated_station_is_the_constraint() -> None:
+    rng = np.random.default_rng(1)
+    n = 120
+    queue = np.stack([_intermittent(n, rng, 0.3), np.full(n, 4), _intermittent(n, rng, 0.4)], 1)
+    busy = np.stack([np.ones(n), np.full(n, 3), np.ones(n)], 1).astype(np.int64)
+    found = detect(_trace(queue, busy, (2, 3, 2)), np.random.default_rng(0))
+    assert found.station == "surfacing"
+    assert found.confidence > 0.9
+    assert found.evidence["methods_agree"]
+
+
+def test_no_saturated_station_means_no_constraint() -> None:
+    n = 30
+    zeros = np.zeros((n, 3), dtype=np.int64)
+    found = detect(_trace(zeros, zeros + 1, (2, 2, 2)), np.random.default_rng(0))
+    assert found.station is None
+    assert found.confidence == 0.0
+
+
+def test_shifting_bottleneck_is_flagged_in_the_overlap() -> None:
+    n = 100
+    queue = np.zeros((n, 3), dtype=np.int64)
+    queue[:60, 1] = 3  # surfacing saturated until minute 59
+    queue[45:, 2] = 3  # edging from minute 45: overlap 45..59
+    busy = np.ones((n, 3), dtype=np.int64)
+    periods = active_periods(_trace(queue, busy, (2, 2, 2)))
+    assert periods.momentary[10] == 1 and periods.momentary[90] == 2
+    assert periods.shifting[50, 1] and periods.shifting[50, 2]
+    assert not periods.shifting[10].any() and not periods.shifting[90].any()
+
+
+def test_detection_over_time_follows_the_shift_and_reports_since() -> None:
+    n = 100
+    queue = np.zeros((n, 3), dtype=np.int64)
+    queue[:60, 1] = 3
+    queue[45:, 2] = 3
+    busy = np.ones((n, 3), dtype=np.int64)
+    series = detect_over_time(_trace(queue, busy, (2, 2, 2)), 10.0, 1.0, np.random.default_rng(0))
+    assert series[0].station == "surfacing"
+    assert series[-1].station == "edging"
+    delay = first_hit(series, "edging", after=60.0)
+    assert delay is not None and delay <= 5.0
+    assert series[-1].since is not None and 60.0 <= series[-1].since <= 65.0
+
+
+def test_snapshots_align_and_carry_the_last_state_forward() -> None:
+    trace = trace_from_snapshots(
+        [
+            StationSnapshot(0.0, "edging", 2, 1, 1),
+            StationSnapshot(0.0, "picking", 0, 1, 2),
+            StationSnapshot(1.0, "picking", 1, 2, 2),
+        ]
+    )
+    assert trace.stations == ("edging", "picking")
+    assert trace.queue.tolist() == [[2, 0], [2, 1]]
+    assert trace.saturated().tolist() == [[True, False], [True, True]]
