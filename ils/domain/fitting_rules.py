@@ -55,7 +55,15 @@ def pd_rules(rx: Rx, lens_type: LensType) -> Iterator[Finding]:
     elif form is PdForm.MONOCULAR:
         for name, eye in rx.eyes():
             assert eye.pd is not None
-            yield from check_scale(eye.pd, MONOCULAR_PD, f"/rx/{name}/pd")
+            if BINOCULAR_PD.contains(eye.pd):
+                yield error(
+                    f"/rx/{name}/pd",
+                    "pd-out-of-range",
+                    f"{eye.pd:g} mm is a binocular PD: give it on od only, "
+                    "or a monocular PD (25..40 mm) on each eye",
+                )
+            else:
+                yield from check_scale(eye.pd, MONOCULAR_PD, f"/rx/{name}/pd")
     else:
         yield from _binocular_pd_rules(rx, lens_type)
 
