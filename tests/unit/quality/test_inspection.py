@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 
@@ -10,10 +11,13 @@ from ils.domain.inspection import (
     EyePowers,
     FieldVerdict,
     PrismImbalance,
+    add_tolerance,
     axis_difference,
     axis_tolerance,
+    cylinder_tolerance,
     final_inspection,
     measurement_from_dict,
+    sphere_tolerance,
 )
 from ils.errors import ValidationFailed
 
@@ -338,3 +342,32 @@ def test_measurement_from_api_body() -> None:
     with pytest.raises(ValidationFailed) as caught:
         measurement_from_dict({"od": {"cylinder": -0.5}})
     assert caught.value.issues[0].pointer == "/measured/od/sphere"
+
+
+@pytest.mark.parametrize(
+    ("fn", "power", "lens", "tol"),
+    [
+        (sphere_tolerance, 6.50, "single_vision", 0.13),
+        (sphere_tolerance, 6.51, "single_vision", 0.1302),
+        (sphere_tolerance, -6.51, "bifocal", 0.1302),
+        (sphere_tolerance, 8.00, "progressive", 0.16),
+        (sphere_tolerance, 8.01, "progressive", 0.1602),
+        (cylinder_tolerance, 2.00, "single_vision", 0.13),
+        (cylinder_tolerance, 2.01, "single_vision", 0.15),
+        (cylinder_tolerance, 4.50, "occupational", 0.15),
+        (cylinder_tolerance, -4.51, "occupational", 0.1804),
+        (cylinder_tolerance, 2.00, "progressive", 0.16),
+        (cylinder_tolerance, 2.01, "progressive", 0.18),
+        (cylinder_tolerance, 3.50, "progressive", 0.18),
+        (cylinder_tolerance, 3.51, "progressive", 0.1755),
+    ],
+)
+def test_tolerance_switches_exactly_at_band_limits(
+    fn: Callable[[float, str], float], power: float, lens: str, tol: float
+) -> None:
+    assert fn(power, lens) == pytest.approx(tol)
+
+
+@pytest.mark.parametrize(("add", "tol"), [(4.00, 0.12), (4.01, 0.18), (3.99, 0.12)])
+def test_add_tolerance_switches_at_4_00(add: float, tol: float) -> None:
+    assert add_tolerance(add) == tol
