@@ -1,0 +1,92 @@
+"""The digital twin: common random numbers, agreement with M/M/c, what-if validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from ils.analytics.bottleneck.model import BottleneckModel
+from ils.analytics.bottleneck.prediction import predict_constraint
+from ils.analytics.bottleneck.queueing import mmc
+from ils.analytics.bottleneck.trace import StationSnapshot
+from ils.analytics.bottleneck.twin import LineState, Route, RunSpec, TwinStation, simulate
+from ils.analytics.bottleneck.whatif import WhatIf, run_what_if
+from ils.errors import ValidationFailed
+
+
+def _line(edging_staff: int = 2) -> LineState:
+    stations = {
+        "surfacing": TwinStation(staff=3, service_mean=2.0, service_cv=1.0, queue=2),
+        "edging": TwinStation(staff=edging_staff, service_mean=1.5, service_cv=1.0),
+    }
+    return LineState(stations, 1.2, (Route(("surfacing", "edging"), 1.0),))
+
+
+def test_same_seed_same_jobs_whatever_the_staffing() -> None:
+    spec = RunSpec(600.0, warmup=60.0)
+    a, b = simulate(_line(2), spec, 7), simulate(_line(3), spec, 7)
+    assert a.jobs == b.jobs
+    assert a.service_mean["surfacing"] == pytest.approx(b.service_mean["surfacing"], rel=0.02)
+    assert b.cycle_time < a.cycle_time
+    assert simulate(_line(2), spec, 7).cycle_time == a.cycle_time
+
+
+def test_single_station_twin_agrees_with_mmc() -> None:
+    stations = {"edging": TwinStation(staff=3, service_mean=2.0, service_cv=1.0)}
+    line = LineState(stations, 1.2, (Route(("edging",), 1.0),))
+    runs = [simulate(line, RunSpec(4000.0, warmup=400.0, sample_every=10.0), s) for s in range(4)]
+    mean = sum(r.cycle_time for r in runs) / len(runs)
+    assert mean == pytest.approx(mmc(1.2, 2.0, 3).sojourn, rel=0.1)
+    assert runs[0].utilization["edging"] == pytest.approx(0.8, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("req", "pointer"),
+    [
+        (WhatIf(staff={"edging": -1}), "/staff/edging"),
+        (WhatIf(staff={"polishing": 2}), "/staff/polishing"),
+        (WhatIf(staff={"edging": 9}), "/staff"),
+        (WhatIf(replications=10_000), "/replications"),
+        (WhatIf(horizon_min=1e7), "/horizon_min"),
+        (WhatIf(horizon_min=10_000.0, replications=50, arrival_rate=50.0), "/replications"),
+    ],
+)
+def test_bad_what_ifs_are_refused_with_a_pointer(req: WhatIf, pointer: str) -> None:
+    line = _line()
+    with pytest.raises(ValidationFailed) as err:
+        run_what_if(line, req, lab_staff=6, seed=1)
+    assert pointer in [i.pointer for i in err.value.issues]
+    assert line == _line()
+
+
+def test_what_if_compares_on_paired_replications() -> None:
+    out = run_what_if(_line(), WhatIf(staff={"edging": 3, "surfacing": 3}, replications=4), 6, 3)
+    assert out.change_pct < 0 and out.ci_low <= out.change_pct <= out.ci_high
+    assert out.replications == 4
+
+
+def test_prediction_names_the_station_the_wip_will_swamp() -> None:
+    line = _line()
+    assert predict_constraint(line, 60.0).station == "edging"
+    swamped = line.stations["surfacing"].__class__(
+        staff=3, service_mean=2.0, service_cv=1.0, queue=90
+    )
+    line = LineState({**line.stations, "surfacing": swamped}, 1.2, line.routes)
+    assert predict_constraint(line, 60.0).station == "surfacing"
+
+
+def test_model_carries_since_and_tracks_utilization() -> None:
+    import numpy as np
+
+    model = BottleneckModel(window_min=5.0)
+    for t in range(20):
+        model.observe(
+            [
+                StationSnapshot(float(t), "edging", 4, 2, 2),
+                StationSnapshot(float(t), "picking", 0, 1, 2),
+            ]
+        )
+        found = model.current(np.random.default_rng(0))
+    assert found.station == "edging" and found.since == 0.0
+    series = model.utilization(10.0)
+    assert series.stations["edging"] == [1.0, 1.0]
+    assert series.lab == [0.75, 0.75]
