@@ -23,7 +23,9 @@ def utilization_series(trace: StationTrace, bucket_min: float) -> UtilizationSer
     if len(trace) == 0:
         return UtilizationSeries([], {s: [] for s in trace.stations}, [])
     idx = np.floor((trace.times - trace.times[0]) / bucket_min).astype(int)
-    starts, per_station, lab = [], {s: [] for s in trace.stations}, []
+    starts: list[float] = []
+    lab: list[float] = []
+    per_station: dict[str, list[float]] = {s: [] for s in trace.stations}
     for b in np.unique(idx):
         rows = idx == b
         starts.append(float(trace.times[0] + b * bucket_min))
