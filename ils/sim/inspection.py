@@ -100,3 +100,29 @@ def measure(
     }
     passed &= vertical <= PRISM_VERTICAL_TOL and horizontal <= PRISM_HORIZONTAL_TOL
     return measured, bool(passed)
+
+
+def sphere_tolerances(power: np.ndarray, progressive: np.ndarray) -> np.ndarray:
+    """Vectorised ``sphere_tolerance`` (offline history)."""
+    p = np.abs(power)
+    flat = np.where(progressive, 0.16, 0.13)
+    limit = np.where(progressive, 8.0, 6.5)
+    return np.where(p <= limit, flat, 0.02 * p)
+
+
+def cylinder_tolerances(cylinder: np.ndarray, progressive: np.ndarray) -> np.ndarray:
+    """Vectorised ``cylinder_tolerance`` (offline history)."""
+    c = np.abs(cylinder)
+    regular = np.select([c <= 2.0, c <= 4.5], [0.13, 0.15], 0.04 * c)
+    loose = np.select([c <= 2.0, c <= 3.5], [0.16, 0.18], 0.05 * c)
+    return np.where(progressive, loose, regular)
+
+
+def axis_tolerances(cylinder: np.ndarray) -> np.ndarray:
+    """Vectorised ``axis_tolerance``; ``inf`` where the axis is not checked."""
+    c = np.abs(cylinder)
+    return np.select(
+        [c < 0.12, c <= 0.25, c <= 0.5, c <= 0.75, c <= 1.5],
+        [np.inf, 14.0, 7.0, 5.0, 3.0],
+        2.0,
+    )
