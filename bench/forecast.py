@@ -142,7 +142,7 @@ def _ils_forecast(fit: Any, head: list[tuple[date, float]], train: DailySeries) 
 def _two_year_fit_ms(fit: Any, head: list[tuple[date, float]]) -> float:
     window = head[-TWO_YEARS - HORIZON : -HORIZON]
     runs = []
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         forecast(refit(fit, window), HORIZON)
         runs.append((time.perf_counter() - start) * 1000.0)
@@ -225,6 +225,8 @@ def _report(results: list[dict[str, Any]], quick: bool, seconds: float) -> dict[
         "bench": "forecast",
         "conditions": {
             "cores": os.cpu_count(),
+            "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+            "fit_forecast_ms": "selected model refitted on 2 years + 30-day forecast, median of 5",
             "quick": quick,
             "horizons": f"1-{HORIZON}",
             "test_origins": ORIGINS,

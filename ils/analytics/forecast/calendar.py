@@ -14,10 +14,17 @@ import numpy as np
 YEAR_DAYS = 365.25
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
+def _holidays_in(country: str, year: int) -> dict[date, str]:
+    """One country-year, cached: building a calendar costs milliseconds, a lookup nanoseconds."""
+    return dict(holidays.country_holidays(country, years=year).items())
+
+
 def _holidays_of(country: str, first_year: int, last_year: int) -> dict[date, str]:
-    calendar = holidays.country_holidays(country, years=range(first_year, last_year + 1))
-    return dict(calendar.items())
+    table: dict[date, str] = {}
+    for year in range(first_year, last_year + 1):
+        table.update(_holidays_in(country, year))
+    return table
 
 
 def holiday_names(country: str, start: date, days: int) -> list[str | None]:

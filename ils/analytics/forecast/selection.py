@@ -82,6 +82,11 @@ def fit_and_select(
 ) -> ForecastFit:
     """Select the best candidate for this history by rolling-origin backtest and fit it."""
     series = clean_history(history, today=today)
+    unknown = sorted(set(candidates or ()) - set(CANDIDATES))
+    if unknown:
+        raise ValidationFailed(
+            [FieldIssue("/candidates", "unknown-model", f"unknown model(s): {', '.join(unknown)}")]
+        )
     names = [n for n in (candidates or CANDIDATES) if n != BASELINE]
     notes = list(series.notes)
     plan, names = _plan(len(series), [BASELINE, *names], horizon_max, origins, notes)

@@ -145,3 +145,14 @@ def test_backtest_metrics_compare_the_selected_model_with_the_baselines(
     naive_mase = reports["seasonal_naive"].overall.mase
     assert chosen.overall.mase is not None and naive_mase is not None
     assert chosen.overall.mase < naive_mase
+
+
+def test_mstl_keeps_only_periods_shorter_than_half_the_history() -> None:
+    assert candidates.mstl_periods(730) == (7,)
+    assert candidates.mstl_periods(731) == (7, 365)
+    assert candidates.mstl_periods(14) == ()
+
+
+def test_unknown_candidate_is_a_validation_error(lab_history: list[tuple[date, int]]) -> None:
+    with pytest.raises(ValidationFailed):
+        fit_and_select(lab_history[:60], country="US", candidates=["prophet"])
