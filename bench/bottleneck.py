@@ -79,7 +79,7 @@ for _a, _b in _PAIRS:
     CROSS_TRAINED[_a].add(_b)
     CROSS_TRAINED[_b].add(_a)
 PLANT = 60.0
-WINDOW, STEP, LIMIT = 10.0, 1.0, 15.0
+WINDOW, STEP, LIMIT = 15.0, 1.0, 15.0
 
 
 def routes(stock: float = 0.3, ar: float = 0.5, tint: float = 0.1) -> tuple[Route, ...]:
@@ -146,13 +146,13 @@ class Scenario:
 def scenarios() -> list[Scenario]:
     base = lab_state(routes())
     moved = {"surfacing": 7, "mounting": 9, "tinting": 3, "final_inspection": 5}
-    stale = lab_state(routes(stock=0.6)).with_staff({"edging": 7, "hard_coat": 6, "mounting": 6})
+    stale = lab_state(routes(stock=0.6)).with_staff({"edging": 7, "surfacing": 10, "hard_coat": 6})
     return [
         Scenario("misallocated", base, (Change(PLANT, staff=moved),), ((PLANT, "surfacing"),), 180),
         Scenario(
             "slow_machine",
             base,
-            (Change(PLANT, service_factor={"edging": 1.4}),),
+            (Change(PLANT, service_factor={"edging": 1.5}),),
             ((PLANT, "edging"),),
             180,
         ),

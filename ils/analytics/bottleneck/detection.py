@@ -7,9 +7,17 @@ the longest active period is the momentary bottleneck, and where the active peri
 and the new bottleneck overlap the bottleneck is *shifting*. Over a window each station gets a
 sole and a shifting share; the largest total share is the constraint.
 
-Second opinion: a utilisation + queue-growth scorer (busy share, waiting jobs per server and
-their trend). Confidence is a moving-block bootstrap of the momentary bottleneck labels: the share
-of resamples whose constraint is the same station. Both scores go into the evidence.
+When the snapshots carry arrival counts and rolling service times, the decision is made by the
+backlog load instead (a utilisation + queue-growth measure): the work that reached each station in
+the window - the jobs already waiting when it began plus the arrivals - in minutes of service,
+over the staffed minutes of the window. Arrival counts are shrunk toward the station's rate over
+the longer look-back (a gamma-Poisson prior worth ``prior_jobs`` jobs). Saturation only shows
+once a queue has built up; the backlog load sees a capacity cut or a slower machine at once, which
+is what lets a new constraint be named within minutes (bench/bottleneck.py measures both).
+
+Confidence: for the active-period decision, a moving-block bootstrap of the momentary labels; for
+the backlog load, a Poisson resample of the arrival counts; in both, the share of resamples that
+name the same station. Both methods' figures go into the evidence.
 """
 
 from __future__ import annotations
@@ -107,6 +115,61 @@ def active_periods(trace: StationTrace, score_from: float | None = None) -> Acti
     return ActivePeriods(momentary, shifting, sole, shift)
 
 
+@dataclass(frozen=True)
+class _Backlog:
+    """The counts behind the backlog load of one scoring window."""
+
+    arrivals: np.ndarray
+    waiting: np.ndarray
+    long_rate: np.ndarray
+    mean: np.ndarray
+    capacity: np.ndarray
+    span: float
+
+    def load(self, arrivals: np.ndarray, prior_jobs: float) -> np.ndarray:
+        rate = (arrivals + prior_jobs) / (self.span + prior_jobs / np.maximum(self.long_rate, 1e-9))
+        work = (rate * self.span + self.waiting) * self.mean
+        cap = self.capacity
+        return np.where(
+            cap > 0, work / (np.maximum(cap, 1) * self.span), np.where(work > 0, np.inf, 0.0)
+        )
+
+
+def _backlog(trace: StationTrace, score_from: float) -> _Backlog | None:
+    if trace.arrived is None or trace.service_mean is None or len(trace) < 2:
+        return None
+    w = trace.window(score_from, float(trace.times[-1]))
+    if len(w) < 2 or w.arrived is None or w.service_mean is None:
+        return None
+    long_span = float(trace.times[-1] - trace.times[0])
+    return _Backlog(
+        arrivals=(w.arrived[-1] - w.arrived[0]).astype(float),
+        waiting=w.queue[0].astype(float),
+        long_rate=(trace.arrived[-1] - trace.arrived[0]) / long_span,
+        mean=w.service_mean[-1],
+        capacity=w.capacity[-1],
+        span=float(w.times[-1] - w.times[0]),
+    )
+
+
+def backlog_load(
+    trace: StationTrace, score_from: float, prior_jobs: float = 10.0
+) -> np.ndarray | None:
+    """Per station: (jobs waiting at ``score_from`` + arrivals since, shrunk toward the rate over
+    the whole trace) x rolling service mean / (servers x window). None without the counts."""
+    counts = _backlog(trace, score_from)
+    return None if counts is None else counts.load(counts.arrivals, prior_jobs)
+
+
+def _poisson_confidence(
+    counts: _Backlog, top: int, rng: np.random.Generator, draws: int, prior_jobs: float
+) -> float:
+    """Share of Poisson resamples of the window's arrival counts that keep the same top station."""
+    resampled = rng.poisson(counts.arrivals, size=(draws, len(counts.arrivals)))
+    loads = counts.load(resampled.astype(float), prior_jobs)
+    return float(np.mean(loads.argmax(axis=1) == top))
+
+
 def _bootstrap(momentary: np.ndarray, m: int, rng: np.random.Generator, draws: int) -> np.ndarray:
     """Constraint index of each moving-block resample of the momentary labels."""
     n = len(momentary)
@@ -121,48 +184,50 @@ def _bootstrap(momentary: np.ndarray, m: int, rng: np.random.Generator, draws: i
     return winners
 
 
+def _shares(values: np.ndarray, stations: tuple[str, ...]) -> dict[str, float]:
+    return dict(zip(stations, np.round(values, 4).tolist(), strict=True))
+
+
 def detect(
     trace: StationTrace,
     rng: np.random.Generator,
     draws: int = 200,
     score_from: float | None = None,
+    prior_jobs: float = 10.0,
 ) -> Detection:
-    """The constraint over the trace, with confidence and evidence. Active periods are measured
-    over the whole trace but shares only over samples from ``score_from`` (so an active period
-    that began before the scoring window still counts at its full length)."""
+    """The constraint over the trace from ``score_from`` (default: the whole trace), with
+    confidence and evidence. Samples before ``score_from`` serve as look-back: active periods
+    that began earlier count at their full length, and arrival rates are shrunk toward them."""
     at = float(trace.times[-1]) if len(trace) else 0.0
-    if len(trace) == 0:
-        return Detection(None, at, 0.0, evidence={"reason": "no samples"})
-    periods = active_periods(trace, score_from)
-    if score_from is not None:
-        trace = trace.window(score_from, at)
+    if len(trace) < 2:
+        return Detection(None, at, 0.0, evidence={"reason": "too few samples"})
+    start = float(trace.times[0]) if score_from is None else score_from
+    periods = active_periods(trace, start)
+    counts = _backlog(trace, start)
+    scored = trace.window(start, at)
     total = periods.total_share
-    scores = queue_scores(trace)
-    m = len(trace.stations)
-    if total.max() <= 0.0:
-        return Detection(None, at, 0.0, evidence={"reason": "no station saturated"})
-    top = int(total.argmax())
-    winners = _bootstrap(periods.momentary, m, rng, draws)
+    evidence: dict[str, Any] = {
+        "window_min": at - start,
+        "sole_share": _shares(periods.sole_share, trace.stations),
+        "shifting_share": _shares(periods.shifting_share, trace.stations),
+        "utilization": _shares(scored.utilization().mean(axis=0), trace.stations),
+        "active_period_top": trace.stations[int(total.argmax())] if total.max() > 0 else None,
+    }
+    if counts is not None:
+        load = counts.load(counts.arrivals, prior_jobs)
+        top = int(load.argmax())
+        confidence = _poisson_confidence(counts, top, rng, draws, prior_jobs)
+        evidence |= {"method": "backlog_load", "backlog_load": _shares(load, trace.stations)}
+    elif total.max() > 0.0:
+        top = int(total.argmax())
+        confidence = float(np.mean(_bootstrap(periods.momentary, len(total), rng, draws) == top))
+        evidence["method"] = "active_period"
+    else:
+        return Detection(None, at, 0.0, evidence=evidence | {"reason": "no station saturated"})
+    evidence["methods_agree"] = evidence["active_period_top"] == trace.stations[top]
     partners = np.flatnonzero(periods.shifting[-1]).tolist() if periods.shifting[-1, top] else []
     shifting_with = tuple(trace.stations[j] for j in partners if j != top)
-    evidence = {
-        "method": "active_period",
-        "window_min": float(trace.times[-1] - trace.times[0]),
-        "sole_share": dict(
-            zip(trace.stations, np.round(periods.sole_share, 4).tolist(), strict=True)
-        ),
-        "shifting_share": dict(
-            zip(trace.stations, np.round(periods.shifting_share, 4).tolist(), strict=True)
-        ),
-        "utilization": dict(
-            zip(trace.stations, np.round(trace.utilization().mean(axis=0), 4).tolist(), strict=True)
-        ),
-        "queue_score_top": trace.stations[int(scores.argmax())],
-        "methods_agree": bool(int(scores.argmax()) == top),
-    }
-    return Detection(
-        trace.stations[top], at, float(np.mean(winners == top)), shifting_with, evidence=evidence
-    )
+    return Detection(trace.stations[top], at, confidence, shifting_with, evidence=evidence)
 
 
 def detect_over_time(
@@ -172,13 +237,13 @@ def detect_over_time(
     rng: np.random.Generator,
     start: float | None = None,
     draws: int = 50,
-    lookback: float | None = None,
+    lookback: float = 60.0,
 ) -> list[Detection]:
-    """Sliding-window detection every ``step`` minutes; active periods may reach ``lookback``
-    minutes (default: one window) before the window. ``since`` marks when the current
+    """Sliding-window detection every ``step`` minutes, each with ``lookback`` minutes of
+    history before its window (see ``detect``). ``since`` marks when the current
     constraint took over (a change of station is a shifting bottleneck over time)."""
     begin = float(trace.times[0]) + window if start is None else start
-    back = window if lookback is None else lookback
+    back = lookback
     out: list[Detection] = []
     for now in np.arange(begin, float(trace.times[-1]) + 1e-9, step):
         t = float(now)

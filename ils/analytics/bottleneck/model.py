@@ -17,8 +17,10 @@ from ils.analytics.bottleneck.utilization import UtilizationSeries, utilization_
 
 
 class BottleneckModel:
-    def __init__(self, window_min: float = 10.0, keep_min: float = 24 * 60.0) -> None:
-        self.window_min, self.keep_min = window_min, keep_min
+    def __init__(
+        self, window_min: float = 15.0, lookback_min: float = 60.0, keep_min: float = 24 * 60.0
+    ) -> None:
+        self.window_min, self.lookback_min, self.keep_min = window_min, lookback_min, keep_min
         self.snapshots: deque[StationSnapshot] = deque()
         self.last: Detection | None = None
 
@@ -31,11 +33,11 @@ class BottleneckModel:
                 self.snapshots.popleft()
 
     def current(self, rng: np.random.Generator) -> Detection:
-        """The constraint over the last window; active periods may begin one window earlier."""
+        """The constraint over the last window, with the look-back before it (see ``detect``)."""
         if not self.snapshots:
             return Detection(None, 0.0, 0.0, evidence={"reason": "no snapshots"})
         now = self.snapshots[-1].at
-        recent = [s for s in self.snapshots if s.at >= now - 2 * self.window_min]
+        recent = [s for s in self.snapshots if s.at >= now - self.window_min - self.lookback_min]
         found = detect(trace_from_snapshots(recent), rng, score_from=now - self.window_min)
         since = now
         if self.last is not None and self.last.station == found.station:

@@ -22,6 +22,8 @@ class StationSnapshot:
     queue: int
     in_process: int
     capacity: int
+    arrived: int = 0  # cumulative jobs that reached the station
+    service_mean: float = 0.0  # rolling mean service time (minutes; 0: unknown)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class StationTrace:
     queue: np.ndarray
     busy: np.ndarray
     capacity: np.ndarray
+    arrived: np.ndarray | None = None
+    service_mean: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.times.shape[0])
@@ -46,6 +50,8 @@ class StationTrace:
             self.queue[mask],
             self.busy[mask],
             self.capacity[mask],
+            None if self.arrived is None else self.arrived[mask],
+            None if self.service_mean is None else self.service_mean[mask],
         )
 
     def saturated(self) -> np.ndarray:
@@ -76,13 +82,18 @@ def trace_from_snapshots(snapshots: Sequence[StationSnapshot]) -> StationTrace:
     queue = np.full(shape, -1, dtype=np.int64)
     busy = np.zeros(shape, dtype=np.int64)
     cap = np.zeros(shape, dtype=np.int64)
+    arrived = np.zeros(shape, dtype=np.int64)
+    mean = np.zeros(shape)
     for s in snapshots:
         r, c = row[s.at], col[s.station]
         queue[r, c], busy[r, c], cap[r, c] = s.queue, s.in_process, s.capacity
+        arrived[r, c], mean[r, c] = s.arrived, s.service_mean
     for r in range(1, len(times)):
         missing = queue[r] < 0
-        queue[r, missing] = queue[r - 1, missing]
-        busy[r, missing] = busy[r - 1, missing]
-        cap[r, missing] = cap[r - 1, missing]
+        for arr in (queue, busy, cap, arrived, mean):
+            arr[r, missing] = arr[r - 1, missing]
     queue[queue < 0] = 0
-    return StationTrace(times, stations, queue, busy, cap)
+    known = bool((mean > 0).any())
+    return StationTrace(
+        times, stations, queue, busy, cap, arrived if known else None, mean if known else None
+    )

@@ -169,9 +169,12 @@ class _Station:
         self.mean, self.factor = spec.service_mean, 1.0
         self.waiting: deque[_Job] = deque()
         self.busy = 0
+        self.arrived = 0
+        self.recent: deque[float] = deque([spec.service_mean], maxlen=20)
         self.stats = [0, 0.0, 0.0]  # services, sum, sum of squares
 
     def enter(self, job: _Job) -> None:
+        self.arrived += 1
         self.waiting.append(job)
         self.pull()
 
@@ -191,6 +194,7 @@ class _Station:
         self.stats[0] += 1
         self.stats[1] += duration
         self.stats[2] += duration * duration
+        self.recent.append(duration)
         self.pull()
         self.line.advance(job)
 
@@ -204,7 +208,9 @@ class _Line:
         self.rate = state.arrival_rate
         self.set_routes(state.routes)
         self.jobs: list[_Job] = []
-        self.samples: list[tuple[float, list[int], list[int], list[int]]] = []
+        self.samples: list[
+            tuple[float, list[int], list[int], list[int], list[int], list[float]]
+        ] = []
 
     def set_routes(self, routes: tuple[Route, ...]) -> None:
         shares = np.array([r.share for r in routes], dtype=float)
@@ -229,10 +235,12 @@ class _Line:
 
     def seed_wip(self) -> None:
         for name, st in self.state.stations.items():
-            for _ in range(st.in_process + st.queue):
+            for i in range(st.in_process + st.queue):
                 _gap, u, units = self.streams.next_job()
                 route = self.pick_route(u, through=name)
                 pos = route.index(name) if name in route else 0
+                if i < st.in_process:  # part-done: residual times spread over the service
+                    units[route[pos]] *= (i + 0.5) / st.in_process
                 job = _Job(0.0, route, units, pos=pos, counted=False)
                 self.jobs.append(job)
                 self.stations[route[pos]].enter(job)
@@ -265,6 +273,8 @@ class _Line:
                     [len(s.waiting) for s in sts],
                     [s.busy for s in sts],
                     [s.capacity for s in sts],
+                    [s.arrived for s in sts],
+                    [sum(s.recent) / len(s.recent) for s in sts],
                 )
             )
             yield self.env.timeout(self.spec.sample_every)
@@ -291,6 +301,8 @@ def _result(line: _Line) -> RunResult:
         np.array([s[1] for s in line.samples], dtype=np.int64),
         np.array([s[2] for s in line.samples], dtype=np.int64),
         np.array([s[3] for s in line.samples], dtype=np.int64),
+        np.array([s[4] for s in line.samples], dtype=np.int64),
+        np.array([s[5] for s in line.samples], dtype=float),
     )
     late = trace.window(spec.warmup, spec.horizon)
     util = late.utilization().mean(axis=0) if len(late) else np.zeros(len(names))

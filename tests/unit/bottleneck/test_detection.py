@@ -81,3 +81,23 @@ def test_snapshots_align_and_carry_the_last_state_forward() -> None:
     assert trace.stations == ("edging", "picking")
     assert trace.queue.tolist() == [[2, 0], [2, 1]]
     assert trace.saturated().tolist() == [[True, False], [True, True]]
+
+
+def test_backlog_load_names_a_capacity_cut_before_any_queue_builds() -> None:
+    # Ten minutes after surfacing lost half its staff: no station has a queue yet, edging is
+    # often full (long active periods) but only surfacing receives more work than it can serve.
+    n = 31
+    times = np.arange(n, dtype=float)
+    queue = np.zeros((n, 3), dtype=np.int64)
+    busy = np.tile(np.array([1, 4, 4]), (n, 1)).astype(np.int64)
+    cap = np.tile(np.array([3, 4, 4]), (n, 1)).astype(np.int64)
+    arrived = np.outer(times, np.array([1.0, 0.7, 0.6])).astype(np.int64)
+    mean = np.tile(np.array([1.0, 8.0, 5.0]), (n, 1))
+    trace = StationTrace(times, STATIONS, queue, busy, cap, arrived, mean)
+    found = detect(trace, np.random.default_rng(0), score_from=20.0)
+    assert found.station == "surfacing"
+    assert found.evidence["method"] == "backlog_load"
+    assert (
+        found.evidence["backlog_load"]["surfacing"] > 1.0 > found.evidence["backlog_load"]["edging"]
+    )
+    assert found.confidence > 0.8

@@ -86,7 +86,7 @@ def test_model_carries_since_and_tracks_utilization() -> None:
             ]
         )
         found = model.current(np.random.default_rng(0))
-    assert found.station == "edging" and found.since == 0.0
+    assert found.station == "edging" and found.since == 1.0  # two samples are needed
     series = model.utilization(10.0)
     assert series.stations["edging"] == [1.0, 1.0]
     assert series.lab == [0.75, 0.75]
