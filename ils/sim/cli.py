@@ -30,6 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="generate this many orders a day itself (benchmarks; the demo gets jobs from ILS)",
     )
     parser.add_argument("--country", default="US", help="public holidays for self-arrivals")
+    parser.add_argument(
+        "--telemetry-token", default="", help="a lab user's ILS access token to post telemetry"
+    )
+    parser.add_argument(
+        "--no-telemetry", dest="telemetry", action="store_false", help="no equipment telemetry"
+    )
 
 
 def config_from(args: argparse.Namespace) -> LimsConfig:
@@ -47,6 +53,8 @@ def config_from(args: argparse.Namespace) -> LimsConfig:
         reorder_rate=args.reorder_rate,
         self_arrivals_per_day=args.self_arrivals,
         country=args.country,
+        telemetry=args.telemetry,
+        telemetry_token=args.telemetry_token,
     )
 
 

@@ -15,9 +15,11 @@ from ils.domain.station import Station
 from ils.sim.arrivals import self_arrivals
 from ils.sim.clock import Pacer
 from ils.sim.config import LabConfig, default_lab_config
+from ils.sim.equipment import EquipmentFeed
 from ils.sim.events import rfc3339
 from ils.sim.model import LabModel
 from ils.sim.outage import Outage
+from ils.sim.uplink import TelemetryUplink
 from ils.sim.webhook import DeliveryConfig, WebhookSender
 
 
@@ -37,6 +39,8 @@ class LimsConfig:
     reorder_rate: float = 0.0
     self_arrivals_per_day: float = 0.0  # benchmarks only; the demo lab's jobs come from ILS
     country: str = "US"
+    telemetry: bool = True  # equipment telemetry with degradation and failures
+    telemetry_token: str = ""  # a lab user's ILS access token to post telemetry with
     start: datetime | None = None  # model time zero; default: the wall clock at start-up
     lab: LabConfig | None = field(default=None, compare=False)
 
@@ -62,7 +66,8 @@ class LimsSimulator:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
-        model_rng, sender_rng, arrival_rng = np.random.default_rng(config.seed).spawn(3)
+        streams = np.random.default_rng(config.seed).spawn(4)
+        model_rng, sender_rng, arrival_rng, equipment_rng = streams
         start = config.start or datetime.fromtimestamp(int(clock()), tz=UTC)
         lab = config.lab or default_lab_config(start)
         if config.lab is not None and config.start is not None:
@@ -80,6 +85,10 @@ class LimsSimulator:
         self.model = LabModel(lab, model_rng, emit=self.sender.enqueue)
         self.pacer = Pacer(self.model, config.speed)
         self.intake = IntakeStats()
+        self.uplink: TelemetryUplink | None = None
+        if config.telemetry:
+            feed = EquipmentFeed(self.model, equipment_rng)
+            self.uplink = TelemetryUplink(feed, client, config.ils_base_url, config.telemetry_token)
         self._by_key: dict[str, dict[str, Any]] = {}
         if config.self_arrivals_per_day > 0:
             self.model.env.process(
@@ -128,6 +137,7 @@ class LimsSimulator:
         return {
             **self.intake.__dict__,
             **self.sender.stats.as_dict(),
+            **(self.uplink.as_dict() if self.uplink is not None else {}),
             "events_pending": self.sender.pending,
             "sim_time": rfc3339(self.model.moment()),
             "speed": self.pacer.speed,

@@ -59,15 +59,16 @@ class LabModel:
         self._next_job = int(streams[5].integers(10_000, 90_000))
         self.traces = {s: StationTrace() for s in config.stations}
         self.staff = {s: StaffPool(self.env, p.staff) for s, p in config.stations.items()}
-        self.machines: dict[Station, simpy.Resource] = {}
+        self.machines: dict[Station, simpy.PriorityResource] = {}
+        self.downtime: list[tuple[Station, float, float]] = []  # (station, from, until)
         self._chambers: dict[Station, simpy.Store] = {}
         for station, profile in config.stations.items():
+            if profile.machines > 0 or profile.is_batch:
+                self.machines[station] = simpy.PriorityResource(self.env, max(1, profile.machines))
             if profile.is_batch:
                 self._chambers[station] = simpy.Store(self.env)
                 for _ in range(max(1, profile.machines)):
                     self.env.process(self._chamber(station))
-            elif profile.machines > 0:
-                self.machines[station] = simpy.Resource(self.env, profile.machines)
         self.env.process(self._shift_clock())
 
     # ----------------------------------------------------------------- public API
@@ -94,6 +95,21 @@ class LabModel:
         """Change a station's nominal staff while the model runs (shifts still scale it)."""
         self.staff[station].set_nominal(staff)
         self.traces[station].staff.append((self.now, self.staff[station].level))
+
+    def machine_down(self, station: Station, minutes: float | None = None) -> simpy.Event:
+        """Take one of the station's machines out of service after its current job, for
+        ``minutes`` or until the returned event is triggered (``event.succeed()``: repaired)."""
+        repaired = self.env.event()
+        if station in self.machines:
+            self.env.process(self._down(station, repaired, minutes))
+        return repaired
+
+    def _down(self, station: Station, repaired: simpy.Event, minutes: float | None) -> Process:
+        with self.machines[station].request(priority=0) as slot:
+            yield slot
+            began = self.now
+            yield repaired if minutes is None else repaired | self.env.timeout(minutes)
+            self.downtime.append((station, began, self.now))
 
     def station_state(self) -> dict[str, dict[str, int]]:
         return {
@@ -153,7 +169,7 @@ class LabModel:
             self.traces[station].end(self.now)
             return self._finish(job, station, bool(batch_failed))
         machine = self.machines.get(station)
-        machine_req = machine.request() if machine is not None else None
+        machine_req = machine.request(priority=1) if machine is not None else None
         if machine_req is not None:
             yield machine_req
         with self.staff[station].request() as staff_req:
@@ -222,13 +238,15 @@ class LabModel:
                     get.cancel()
                     break
                 batch.append(get.value)
-            if profile.load_min > 0:
-                with self.staff[station].request() as loader:
-                    yield loader
-                    yield self.env.timeout(profile.load_min)
-            for job, _ in batch:
-                self._start(job, station)
-            yield self.env.timeout(self._draw(profile.service, 1.0))
+            with self.machines[station].request(priority=1) as chamber:
+                yield chamber
+                if profile.load_min > 0:
+                    with self.staff[station].request() as loader:
+                        yield loader
+                        yield self.env.timeout(profile.load_min)
+                for job, _ in batch:
+                    self._start(job, station)
+                yield self.env.timeout(self._draw(profile.service, 1.0))
             failed = self._break_rng.random() < self.config.batch_failure_rate
             for _, ticket in batch:
                 ticket.succeed(failed)

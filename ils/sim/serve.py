@@ -71,6 +71,8 @@ async def serve_lims(
         asyncio.create_task(simulator.sender.run()),
         asyncio.create_task(simulator.pacer.run()),
     ]
+    if simulator.uplink is not None:
+        handle.tasks.append(asyncio.create_task(simulator.uplink.run()))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + startup_timeout_s
     while not server.started:
