@@ -40,6 +40,7 @@ from ils.analytics.dispensing.prescription import (
     parse_prescription,
 )
 from ils.analytics.dispensing.scoring import (
+    INTENT_COATINGS,
     benefit,
     coating_reasons,
     coating_values,
@@ -182,8 +183,6 @@ def _configuration_rec(tier: str, ctx: _Context, why: str) -> dict[str, Any]:
 
 
 def _intent_coatings(tag: str) -> set[str]:
-    from ils.analytics.dispensing.scoring import INTENT_COATINGS
-
     return {c for c, v in INTENT_COATINGS.get(tag, {}).items() if v > 0}
 
 

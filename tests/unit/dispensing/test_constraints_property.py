@@ -95,7 +95,7 @@ def hard_constraint_breaches(
     return out
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(
     rx=prescriptions(),
     age=st.integers(3, 90),
