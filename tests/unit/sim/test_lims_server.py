@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import time
@@ -15,8 +16,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ils.lims.signature import verify
+from ils.sim.cli import add_arguments, config_from
 from ils.sim.lims import LimsConfig, LimsSimulator
 from ils.sim.order_mix import synthetic_order
+from ils.sim.serve import serve_lims
 from ils.sim.server import build_app
 from ils.sim.webhook import DeliveryConfig, WebhookSender
 
@@ -249,3 +252,31 @@ async def test_reordering_changes_order_but_loses_nothing() -> None:
     assert sorted(ids) == sorted(expected)
     assert ids != expected
     assert out.stats.reordered > 0
+
+
+async def test_serve_lims_starts_on_a_free_port_and_stops() -> None:
+    handle = await serve_lims(lims_config(port=0, telemetry=False, speed=60.0))
+    try:
+        assert handle.port != 0
+        async with httpx.AsyncClient() as client:
+            health = await client.get(f"{handle.url}/healthz")
+            job = await client.post(f"{handle.url}/jobs", json=an_order(), headers=AUTH)
+        assert health.status_code == 200
+        assert job.json()["status"] == "accepted"
+    finally:
+        await handle.stop()
+    assert all(task.done() for task in handle.tasks)
+
+
+def test_cli_arguments_build_the_simulator_config() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(
+        ["--lab-tenant-id", "lab-9", "--webhook-secret", "s", "--api-key", "k", "--speed", "120",
+         "--batch-size", "900", "--duplicate-rate", "0.05", "--ils-base-url", "http://ils:8000/"]
+    )  # fmt: skip
+    config = config_from(args)
+    assert config.webhook_url == "http://ils:8000/api/webhooks/lims/lab-9"
+    assert config.speed == 120.0
+    assert config.batch_size == 500  # ILS accepts at most 500 events per batch
+    assert config.duplicate_rate == 0.05
