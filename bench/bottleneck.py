@@ -15,7 +15,8 @@ Scenarios (each planted at minute 60 of a run that starts from a loaded line):
 
 Detection: sliding 10-minute window, evaluated every minute; a plant is detected within 15
 minutes when the detector names the planted station within 15 minutes of the plant; the top-1
-rate is the share of evaluations from plant + 15 min to the next change naming the truth.
+rate is the share of evaluations from plant + 15 min to the next change naming the truth. The
+headline rates pool the planted events only (not the shifting scenario's opening constraint).
 
 Reallocation: the optimiser sees service times measured on a separate twin run (own seed) and
 the planted staffing; its twin check uses other seeds again. Then the baseline (planted state),
@@ -230,7 +231,7 @@ def reallocation(sc: Scenario, reps: int, seed: int) -> dict[str, Any]:
     planted = sc.planted()
     measured, util = _measured(planted, seed + 7919)
     check = RunSpec(720.0, sample_every=5.0, count_until=480.0)
-    rec = recommend(measured, CROSS_TRAINED, check, [seed + 100 + i for i in range(3)], max_moves=5)
+    rec = recommend(measured, CROSS_TRAINED, check, [seed + 100 + i for i in range(3)], max_moves=6)
     k = sum(m.staff for m in rec.plan.moves if m.from_station != OVERTIME) or 1
     configs = {
         "baseline": planted,
@@ -246,7 +247,9 @@ def reallocation(sc: Scenario, reps: int, seed: int) -> dict[str, Any]:
     base = cycles["baseline"]
     out: dict[str, Any] = {
         "moves": [[m.from_station, m.to_station, m.staff] for m in rec.plan.moves],
-        "model_change_pct": round(rec.plan.change_pct, 2),
+        "model_change_pct": None
+        if np.isnan(rec.plan.change_pct)
+        else round(rec.plan.change_pct, 2),
         "twin_check_change_pct": None if rec.check is None else round(rec.check.change_pct, 2),
         "baseline_cycle_min": round(float(base.mean()), 1),
     }
@@ -273,13 +276,16 @@ def main(argv: list[str] | None = None) -> None:
         for p, (at, truth) in enumerate(sc.truth):
             delays = [r[p]["delay"] for r in runs]
             hit = [d is not None and d <= LIMIT for d in delays]
-            detected += hit
-            top1 += [r[p]["top1"] for r in runs]
+            planted = any(ch.at == at for ch in sc.changes)
+            if planted:
+                detected += hit
+                top1 += [r[p]["top1"] for r in runs]
             found = [d for d in delays if d is not None]
             phases.append(
                 {
                     "from_min": at,
                     "truth": truth,
+                    "planted": planted,
                     "detected_within_15min_rate": round(float(np.mean(hit)), 3),
                     "median_delay_min": float(np.median(found)) if found else None,
                     "max_delay_min": float(np.max(found)) if found else None,
@@ -296,6 +302,7 @@ def main(argv: list[str] | None = None) -> None:
             "reallocation": reallocation(sc, eval_reps, args.seed),
         }
         print(sc.name, json.dumps(result["scenarios"][sc.name]), flush=True)
+    # headline figures: planted events only (the shifting scenario's opening constraint is not one)
     result["detected_within_15min_rate"] = round(float(np.mean(detected)), 3)
     result["top1_rate_after_15min"] = round(float(np.nanmean(top1)), 3)
     result["conditions"] = {

@@ -170,7 +170,7 @@ class _Station:
         self.waiting: deque[_Job] = deque()
         self.busy = 0
         self.arrived = 0
-        self.recent: deque[float] = deque([spec.service_mean], maxlen=20)
+        self.recent: deque[float] = deque([spec.service_mean], maxlen=10)
         self.stats = [0, 0.0, 0.0]  # services, sum, sum of squares
 
     def enter(self, job: _Job) -> None:
