@@ -169,18 +169,7 @@ def _attempt(
     first = np.where(has_break, broke.argmax(axis=1), len(LINE))
     mask &= cols[None, :] <= first[:, None]
     end = t0[:, None] + np.cumsum((wait + service) * mask, axis=1) * 60.0
-    started = end - service * 60.0
-    r, c = np.nonzero(mask)
-    visits = {
-        "order_no": idx[r],
-        "station": c.astype(np.uint8),
-        "attempt": np.full(len(r), attempt, np.uint8),
-        "queued_at": started[r, c] - wait[r, c] * 60.0,
-        "started_at": started[r, c],
-        "ended_at": end[r, c],
-        "labour_min": _labour(lab, service)[r, c].astype(np.float32),
-        "broke": c == first[r],
-    }
+    visits = _visit_table(idx[:, None], mask, (wait, service, end), first, attempt, lab)
     seen = mask[:, FI] & (first >= FI)
     inspections = {
         "order_no": idx[seen],
@@ -204,6 +193,29 @@ def _attempt(
     return _Attempt(
         visits, inspections, breakages, idx[ok], end[ok, -1], idx[hb], end[hb, first[hb]], restart
     )
+
+
+def _visit_table(
+    orders: np.ndarray,
+    mask: np.ndarray,
+    times: tuple[np.ndarray, np.ndarray, np.ndarray],
+    first: np.ndarray,
+    attempt: int,
+    lab: LabConfig,
+) -> dict[str, np.ndarray]:
+    wait, service, end = times
+    started = end - service * 60.0
+    r, c = np.nonzero(mask)
+    return {
+        "order_no": orders[r, 0],
+        "station": c.astype(np.uint8),
+        "attempt": np.full(len(r), attempt, np.uint8),
+        "queued_at": started[r, c] - wait[r, c] * 60.0,
+        "started_at": started[r, c],
+        "ended_at": end[r, c],
+        "labour_min": _labour(lab, service)[r, c].astype(np.float32),
+        "broke": c == first[r],
+    }
 
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
