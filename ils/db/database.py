@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -13,7 +13,7 @@ from ils.errors import DependencyUnavailable
 from ils.settings import Settings
 
 #: What services see of a connection: they pass it to ils.db functions and never call it.
-Conn = asyncpg.Connection
+Conn: TypeAlias = asyncpg.Connection
 
 _UNAVAILABLE = (
     OSError,

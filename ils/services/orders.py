@@ -214,7 +214,7 @@ class Orders:
             raise NotFound("no such order")
         return order_view(row)
 
-    async def list(
+    async def list_orders(
         self,
         principal: Principal,
         *,

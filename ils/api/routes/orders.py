@@ -95,7 +95,7 @@ async def list_orders(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
     """The orders the caller's tenant may see, newest first, a page at a time."""
-    return await runtime.orders.list(
+    return await runtime.orders.list_orders(
         principal,
         status=status,
         station=station,

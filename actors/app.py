@@ -1,0 +1,39 @@
+"""The one composition root: Serve applications built from arguments (serve_config.yaml).
+
+``build_api(args)`` is the import path of the ``api`` application. Arguments carry the settings
+(``{"settings": {...}}``) so a replica never depends on the environment it happens to start in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from ray import serve
+from ray.serve import Application
+
+from ils.api.app import create_app
+from ils.settings import Settings
+
+
+def settings_from_args(args: dict[str, Any] | None) -> Settings:
+    """Settings for a replica: explicit arguments over the environment of the builder."""
+    return Settings(**dict((args or {}).get("settings") or {}))
+
+
+def build_api(args: dict[str, Any] | None = None) -> Application:
+    """The HTTP API application: REST routes and LIMS webhooks (autoscaled in serve_config)."""
+    settings = settings_from_args(args)
+
+    def builder() -> FastAPI:  # Serve recognises a builder only by inspect.isfunction
+        return create_app(settings)
+
+    @serve.deployment(name="api", max_ongoing_requests=64, ray_actor_options={"num_cpus": 0})
+    @serve.ingress(builder)
+    class ApiIngress:
+        """A replica of the HTTP API; the FastAPI app (and its runtime) is built on the replica."""
+
+    return ApiIngress.bind()  # type: ignore[attr-defined]
+
+
+build = build_api

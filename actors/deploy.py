@@ -1,0 +1,35 @@
+"""Deploy the Serve applications of serve_config.yaml, with the resolved settings as arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ray.serve._private.api import serve_start
+from ray.serve.schema import ServeDeploySchema
+
+from ils.settings import Settings
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "serve_config.yaml"
+
+
+def load_config(
+    settings: Settings, host: str, port: int, path: Path = DEFAULT_CONFIG
+) -> ServeDeploySchema:
+    """serve_config.yaml with host/port applied and the settings injected into every app's args."""
+    raw: dict[str, Any] = yaml.safe_load(path.read_text())
+    raw.setdefault("http_options", {}).update({"host": host, "port": port})
+    settings_arg = settings.model_dump(mode="json")
+    settings_arg["secret_key"] = settings.secret_key.get_secret_value()
+    for app in raw["applications"]:
+        app.setdefault("args", {})
+        app["args"] = {**app["args"], "settings": settings_arg}
+    return ServeDeploySchema.model_validate(raw)
+
+
+def deploy(settings: Settings, host: str, port: int, path: Path = DEFAULT_CONFIG) -> None:
+    """Start Serve on the connected Ray cluster and deploy every application; blocks until up."""
+    config = load_config(settings, host, port, path)
+    client = serve_start(http_options=config.http_options.model_dump())
+    client.deploy_apps(config, _blocking=True)

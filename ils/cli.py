@@ -1,0 +1,135 @@
+"""The `ils` command: up, migrate, tenant administration, simulate, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import runpy
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ils.db.database import Database
+from ils.db.migrate import migrate
+from ils.domain.access import TenantKind
+from ils.embedded import ensure_services
+from ils.errors import IlsError
+from ils.services.identity import Identity
+from ils.services.ports import utc_now
+from ils.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ils", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start everything in the foreground")
+    up.add_argument("--host", default=None)
+    up.add_argument("--port", type=int, default=None)
+    demo = up.add_mutually_exclusive_group()
+    demo.add_argument("--demo", dest="demo", action="store_true", default=None)
+    demo.add_argument("--no-demo", dest="demo", action="store_false")
+
+    sub.add_parser("migrate", help="apply database migrations")
+
+    tenant = sub.add_parser("tenant", help="tenant administration").add_subparsers(
+        dest="tenant_command", required=True
+    )
+    create = tenant.add_parser("create", help="create a lab or practice with its admin")
+    create.add_argument("--kind", choices=["lab", "practice"], required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--admin-email", required=True)
+    create.add_argument("--admin-password", required=True)
+    link = tenant.add_parser("link", help="let a practice order from a lab")
+    link.add_argument("--lab", required=True)
+    link.add_argument("--practice", required=True)
+
+    simulate = sub.add_parser("simulate", help="run the lab simulator as an external LIMS")
+    try:
+        from ils.sim import cli as sim_cli
+
+        sim_cli.add_arguments(simulate)
+    except ImportError:  # the simulator package is optional at import time
+        pass
+
+    bench = sub.add_parser("bench", help="run a benchmark from bench/")
+    bench.add_argument("name")
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+async def _with_identity(settings: Settings, action: Any) -> Any:
+    settings, services = ensure_services(settings)
+    db = await Database.connect(settings, min_size=1, max_size=2)
+    try:
+        async with db.connection() as conn:
+            await migrate(conn)
+        return await action(Identity(db, settings))
+    finally:
+        await db.close()
+        services.stop()
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    settings, services = ensure_services(settings)
+    db = await Database.connect(settings, min_size=1, max_size=1)
+    try:
+        async with db.connection() as conn:
+            return await migrate(conn)
+    finally:
+        await db.close()
+        services.stop()
+
+
+def _tenant(args: argparse.Namespace, settings: Settings) -> int:
+    if args.tenant_command == "create":
+
+        async def create(identity: Identity) -> Any:
+            return await identity.create_tenant(
+                TenantKind(args.kind), args.name, args.admin_email, args.admin_password, utc_now()
+            )
+
+        print(json.dumps(asyncio.run(_with_identity(settings, create))))
+    else:
+
+        async def do_link(identity: Identity) -> Any:
+            await identity.link(args.lab, args.practice, utc_now())
+            return {"lab_id": args.lab, "practice_id": args.practice, "linked": True}
+
+        print(json.dumps(asyncio.run(_with_identity(settings, do_link))))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    try:
+        if args.command == "up":
+            # The CLI is the outer shell that starts the Ray driver; only this import crosses.
+            from actors.launcher import up
+
+            demo = settings.demo if args.demo is None else args.demo
+            return up(settings, args.host or settings.host, args.port or settings.port, demo)
+        if args.command == "migrate":
+            applied = asyncio.run(_migrate(settings))
+            print(json.dumps({"applied": applied}))
+            return 0
+        if args.command == "tenant":
+            return _tenant(args, settings)
+        if args.command == "simulate":
+            from ils.sim import cli as sim_cli
+
+            return int(sim_cli.run(args))
+        if args.command == "bench":
+            sys.argv = [f"bench.{args.name}", *args.rest]
+            runpy.run_module(f"bench.{args.name}", run_name="__main__")
+            return 0
+    except IlsError as exc:
+        print(json.dumps(exc.problem()), file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
