@@ -68,7 +68,9 @@ def observe_machine(
         scores[name] = s.score
         if s.rule is not None:
             findings.append(_metric_finding(state.equipment_id, name, at, metrics[name], s))
-    joint, w = update_multivariate(state.joint, zs, joint_params)
+    joint, w = state.joint, None
+    if all(per[name].n >= (params or DetectorParams()).warmup for name in state.metrics):
+        joint, w = update_multivariate(state.joint, zs, joint_params)
     joint_score = None
     if w is not None:
         joint_score = w.d2 / w.limit

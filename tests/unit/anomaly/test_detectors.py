@@ -87,3 +87,18 @@ def test_machine_detector_reports_findings_with_evidence() -> None:
     assert late and all(f.subject == "equipment:m1" for f in late)
     assert any(f.evidence.get("metric") == "vibration_mm_s" for f in late)
     assert not any(f.evidence.get("metric") == "spindle_temp_c" for f in late)
+
+
+def test_a_quiet_sunday_is_learnt_after_one_week() -> None:
+    t, x = seasonal_stream(16, np.random.default_rng(7))
+    sunday = ((t + 3 * DAY) // DAY % 7) == 6  # Unix day 0 was a Thursday
+    x[sunday] -= 3.0
+    _, rules = _run(t, x)
+    days = (t // DAY).astype(int)
+    first, second = sorted(set(days[sunday]))[:2]
+    flags = {
+        d: sum(r is not None for r, dd in zip(rules, days, strict=True) if dd == d)
+        for d in (first, second)
+    }
+    assert flags[first] >= 5  # nothing known about Sundays yet
+    assert flags[second] <= 1  # at most the step at midnight, which the hourly bins smooth
