@@ -13,7 +13,7 @@ from ils.db.database import Database
 from ils.db.migrate import migrate
 from ils.services.identity import Identity
 from ils.services.orders import Orders
-from ils.services.ports import Clock, NullPublisher, Publisher, utc_now
+from ils.services.ports import Clock, Gateways, Publisher, utc_now
 from ils.settings import Settings
 
 
@@ -22,7 +22,7 @@ class Runtime:
     settings: Settings
     db: Database
     bus: Bus
-    publisher: Publisher
+    gateways: Gateways
     clock: Clock = field(default=utc_now)
 
     identity: Identity = field(init=False)
@@ -32,11 +32,15 @@ class Runtime:
         self.identity = Identity(self.db, self.settings)
         self.orders = Orders(self.db, self.publisher)
 
+    @property
+    def publisher(self) -> Publisher:
+        return self.gateways.publisher
+
     @classmethod
     async def open(
         cls,
         settings: Settings,
-        publisher: Publisher | None = None,
+        gateways: Gateways | None = None,
         *,
         run_migrations: bool = True,
         clock: Clock = utc_now,
@@ -45,7 +49,7 @@ class Runtime:
         if run_migrations:
             async with db.connection() as conn:
                 await migrate(conn)
-        return cls(settings, db, Bus.connect(settings), publisher or NullPublisher(), clock)
+        return cls(settings, db, Bus.connect(settings), gateways or Gateways(), clock)
 
     async def close(self) -> None:
         await self.bus.close()

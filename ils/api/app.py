@@ -16,10 +16,10 @@ from ils.api import problems
 from ils.api.routes import auth, health, orders
 from ils.errors import PayloadTooLarge
 from ils.runtime import Runtime
-from ils.services.ports import Publisher
+from ils.services.ports import Gateways
 from ils.settings import Settings
 
-PublisherFactory = Callable[[Settings], Publisher]
+GatewaysFactory = Callable[[Settings], Gateways]
 ReadinessProbe = Callable[[], Awaitable[dict[str, Any]]]
 
 SECURITY_HEADERS = {
@@ -32,7 +32,7 @@ SECURITY_HEADERS = {
 
 def create_app(
     settings: Settings,
-    publisher_factory: PublisherFactory | None = None,
+    gateways_factory: GatewaysFactory | None = None,
     readiness_probe: ReadinessProbe | None = None,
     runtime: Runtime | None = None,
 ) -> FastAPI:
@@ -44,8 +44,8 @@ def create_app(
             app.state.runtime = runtime
             yield
             return
-        publisher = publisher_factory(settings) if publisher_factory else None
-        opened = await Runtime.open(settings, publisher)
+        gateways = gateways_factory(settings) if gateways_factory else None
+        opened = await Runtime.open(settings, gateways)
         app.state.runtime = opened
         try:
             yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -39,6 +40,18 @@ class RecordingPublisher:
 
     async def publish(self, events: Sequence[StoredEvent]) -> None:
         self.events.extend(events)
+
+
+@dataclass
+class Gateways:
+    """The ports whose real implementations live in Ray actors (built in ``actors/``).
+
+    Each has an in-process default so that the API, the CLI and the tests run without Ray. A
+    capability that needs an actor adds a field here with such a default, and its Ray-backed
+    implementation in ``actors/gateways.py``.
+    """
+
+    publisher: Publisher = field(default_factory=NullPublisher)
 
 
 async def publish_committed(publisher: Publisher, events: Sequence[StoredEvent]) -> None:

@@ -12,7 +12,7 @@ import pytest
 from ils.api.app import create_app
 from ils.domain.access import TenantKind
 from ils.runtime import Runtime
-from ils.services.ports import RecordingPublisher
+from ils.services.ports import Gateways, RecordingPublisher
 from ils.settings import Settings
 
 PASSWORD = "Correct-Horse-42!"
@@ -20,7 +20,7 @@ PASSWORD = "Correct-Horse-42!"
 
 @pytest.fixture
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    rt = await Runtime.open(settings, RecordingPublisher())
+    rt = await Runtime.open(settings, Gateways(publisher=RecordingPublisher()))
     try:
         yield rt
     finally:
@@ -62,8 +62,7 @@ async def make_party(
     email = f"admin@{name.lower().replace(' ', '-')}.example"
     made = await runtime.identity.create_tenant(kind, name, email, PASSWORD, runtime.clock())
     token = await login(client, email)
-    return Party(made["tenant_id"], made["admin_user_id"], token, email,
-                 made.get("webhook_secret"))
+    return Party(made["tenant_id"], made["admin_user_id"], token, email, made.get("webhook_secret"))
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
@@ -87,14 +86,29 @@ async def world(runtime: Runtime, client: httpx.AsyncClient) -> World:
 def order_body(lab_id: str, **changes: Any) -> dict[str, Any]:
     """A valid progressive order (the example of API.md); ``changes`` replace top-level keys."""
     body: dict[str, Any] = {
-        "lab_id": lab_id, "patient_ref": "P-1042", "due_date": "2026-12-10",
+        "lab_id": lab_id,
+        "patient_ref": "P-1042",
+        "due_date": "2026-12-10",
         "priority": "standard",
         "rx": {
-            "od": {"sphere": -2.25, "cylinder": -0.75, "axis": 180, "add": 2.00,
-                   "prism": [{"amount": 1.0, "base": "IN"}], "pd": 31.5, "near_pd": 30.0,
-                   "seg_height": 18.0},
-            "os": {"sphere": -2.00, "cylinder": -0.50, "axis": 175, "add": 2.00, "pd": 32.0,
-                   "seg_height": 18.0},
+            "od": {
+                "sphere": -2.25,
+                "cylinder": -0.75,
+                "axis": 180,
+                "add": 2.00,
+                "prism": [{"amount": 1.0, "base": "IN"}],
+                "pd": 31.5,
+                "near_pd": 30.0,
+                "seg_height": 18.0,
+            },
+            "os": {
+                "sphere": -2.00,
+                "cylinder": -0.50,
+                "axis": 175,
+                "add": 2.00,
+                "pd": 32.0,
+                "seg_height": 18.0,
+            },
         },
         "lens": {"type": "progressive", "material": "1.60", "coatings": ["ar", "hard"]},
         "frame": {"type": "full_rim", "a": 52.0, "b": 30.0, "dbl": 18.0, "ed": 56.0},
