@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+from scipy import stats
 
 from ils.analytics.bottleneck.trace import StationTrace
 
@@ -362,8 +363,6 @@ def compare(
     base: LineState, alt: LineState, spec: RunSpec, seeds: Sequence[int], level: float = 0.95
 ) -> PairedComparison:
     """Run both configurations on the same seeds; a t-interval on the paired % change."""
-    from scipy import stats
-
     base_runs = [simulate(base, spec, s) for s in seeds]
     alt_runs = [simulate(alt, spec, s) for s in seeds]
     b = np.array([r.cycle_time for r in base_runs])

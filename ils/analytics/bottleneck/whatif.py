@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from ils.analytics.bottleneck.twin import LineState, PairedComparison, RunSpec, compare
+from ils.analytics.bottleneck.twin import (
+    LineState,
+    PairedComparison,
+    Route,
+    RunSpec,
+    TwinStation,
+    compare,
+)
+from ils.domain.station import LINE
 from ils.errors import FieldIssue, ValidationFailed
 
 MAX_REPLICATIONS = 50
@@ -98,3 +107,47 @@ def run_what_if(state: LineState, req: WhatIf, lab_staff: int, seed: int) -> Pai
     base = replace(state, arrival_rate=changed_state(state, req).arrival_rate)
     seeds = [seed + i for i in range(req.replications)]
     return compare(base, changed_state(state, req), spec, seeds)
+
+
+def line_state_from_snapshot(snapshot: Mapping[str, Any]) -> LineState:
+    """Build the twin's state from a live snapshot ``{"stations": {name: {"staff", "machines",
+    "queue", "in_process", "service_mean_min", "service_cv", "batch"?}}, "arrival_rate_per_min",
+    "routes": [{"stations": [...], "share"}]}``; stations are put in line order."""
+    issues: list[FieldIssue] = []
+    raw = snapshot.get("stations") or {}
+    known = {str(s) for s in LINE}
+    for name in raw:
+        if name not in known:
+            issues.append(
+                FieldIssue(f"/stations/{name}", "unknown-station", f"no station {name!r}")
+            )
+    for name, st in raw.items():
+        for key in ("staff", "machines", "queue", "in_process"):
+            if int(st.get(key, 0)) < 0:
+                issues.append(FieldIssue(f"/stations/{name}/{key}", "negative", "must be >= 0"))
+        if float(st.get("service_mean_min", 0.0)) <= 0:
+            issues.append(FieldIssue(f"/stations/{name}/service_mean_min", "not-positive", "> 0"))
+    routes = tuple(
+        Route(tuple(r["stations"]), float(r["share"])) for r in snapshot.get("routes") or []
+    )
+    if not routes or any(r.share < 0 for r in routes) or sum(r.share for r in routes) <= 0:
+        issues.append(FieldIssue("/routes", "invalid", "at least one route with a positive share"))
+    if any(s not in raw for r in routes for s in r.stations):
+        issues.append(FieldIssue("/routes", "unknown-station", "routes use unlisted stations"))
+    if issues:
+        raise ValidationFailed(issues)
+    stations = {
+        str(name): TwinStation(
+            staff=int(raw[name]["staff"]),
+            service_mean=float(raw[name]["service_mean_min"]),
+            service_cv=float(raw[name].get("service_cv", 1.0)),
+            machines=int(raw[name].get("machines", 0)),
+            batch=int(raw[name].get("batch", 1)),
+            queue=int(raw[name].get("queue", 0)),
+            in_process=int(raw[name].get("in_process", 0)),
+        )
+        for name in (str(s) for s in LINE)
+        if name in raw
+    }
+    rate = float(snapshot.get("arrival_rate_per_min", 0.0))
+    return LineState(stations, rate, routes, float(snapshot.get("arrival_cv", 1.0)))

@@ -90,3 +90,31 @@ def test_model_carries_since_and_tracks_utilization() -> None:
     series = model.utilization(10.0)
     assert series.stations["edging"] == [1.0, 1.0]
     assert series.lab == [0.75, 0.75]
+
+
+def test_live_snapshot_becomes_a_line_in_line_order() -> None:
+    from ils.analytics.bottleneck.whatif import line_state_from_snapshot
+
+    snap = {
+        "stations": {
+            "edging": {
+                "staff": 2,
+                "machines": 3,
+                "queue": 4,
+                "in_process": 2,
+                "service_mean_min": 6.0,
+                "service_cv": 0.7,
+            },
+            "surfacing": {"staff": 3, "service_mean_min": 12.0},
+        },
+        "arrival_rate_per_min": 0.4,
+        "routes": [{"stations": ["surfacing", "edging"], "share": 1.0}],
+    }
+    line = line_state_from_snapshot(snap)
+    assert list(line.stations) == ["surfacing", "edging"]
+    assert line.stations["edging"].servers == 2 and line.stations["edging"].queue == 4
+    bad = {**snap, "stations": {**snap["stations"], "polishing": {"staff": -1}}}
+    with pytest.raises(ValidationFailed) as err:
+        line_state_from_snapshot(bad)
+    pointers = {i.pointer for i in err.value.issues}
+    assert {"/stations/polishing", "/stations/polishing/staff"} <= pointers
