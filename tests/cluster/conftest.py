@@ -1,0 +1,77 @@
+"""Cluster tier: one local Ray per test session (num_cpus=2), Serve apps deployed once per module.
+
+The Ray head never takes port 6379 (a local ``ray.init`` picks free ports). Modules get their own
+database (cloned from the migrated template) and deploy the applications of serve_config.yaml
+against it, then drive them over real HTTP (and WebSocket) clients.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from ils.settings import Settings
+from tests.conftest import _admin, _drop, _with_database
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    import ray
+    from ray import serve
+
+    ray.init(num_cpus=2, namespace="ils", include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        try:
+            serve.shutdown()
+        finally:
+            ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def http_port(ray_cluster: None) -> int:
+    return _free_port()
+
+
+@pytest.fixture(scope="module")
+async def cluster_settings(
+    server_dsn: str, template_db: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Settings]:
+    name = f"ils_c_{secrets.token_hex(6)}"
+    admin = await _admin(server_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    data_dir: Path = tmp_path_factory.mktemp("cluster")
+    try:
+        yield Settings(
+            database_url=_with_database(server_dsn, name),
+            redis_url=redis_url,
+            redis_prefix=f"ils-ctest-{secrets.token_hex(4)}:",
+            data_dir=data_dir,
+            argon2_time_cost=1,
+            argon2_memory_kib=8 * 1024,
+            db_pool_min=1,
+            db_pool_max=4,
+        )
+    finally:
+        await _drop(admin, name)
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+def api_url(ray_cluster: None, http_port: int, cluster_settings: Settings) -> str:
+    """Deploy every Serve application against this module's database; the base URL."""
+    from actors.deploy import deploy
+
+    deploy(cluster_settings, "127.0.0.1", http_port)
+    return f"http://127.0.0.1:{http_port}"
