@@ -9,11 +9,14 @@ staffing with every station at 50-76% utilisation; cross-training is symmetric b
 Scenarios (each planted at minute 60 of a run that starts from a loaded line):
 - ``misallocated``: 4 of the 11 surfacing staff sent to mounting (2), tinting and final inspection
   (surfacing at 120% load): this is the stated misallocated baseline.
-- ``slow_machine``: edging cycles 40% slower (edging at 105%).
-- ``shifting``: edging is the constraint while 60% of jobs are stock lenses; at minute 240 the mix
-  changes to 10% stock and surfacing becomes the constraint.
+- ``slow_machine``: edging cycles 50% slower (edging at 112% load).
+- ``shifting``: a staffing set for a stock-heavy mix (surfacing 10, edging 7, hard coat 6):
+  edging (86%) is the constraint while 60% of jobs are stock lenses; at minute 240 the mix
+  changes to 10% stock and surfacing (108%) becomes the constraint.
 
-Detection: sliding 10-minute window, evaluated every minute; a plant is detected within 15
+Station snapshots every 30 s carry queue, busy, capacity, cumulative arrivals and the mean of the
+last 10 service times, as a station actor would. Detection: sliding 15-minute window with 60
+minutes of look-back, evaluated every minute; a plant is detected within 15
 minutes when the detector names the planted station within 15 minutes of the plant; the top-1
 rate is the share of evaluations from plant + 15 min to the next change naming the truth. The
 headline rates pool the planted events only (not the shifting scenario's opening constraint).

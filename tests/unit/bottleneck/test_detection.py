@@ -33,7 +33,7 @@ def test_the_always_saturated_station_is_the_constraint() -> None:
     found = detect(_trace(queue, busy, (2, 3, 2)), np.random.default_rng(0))
     assert found.station == "surfacing"
     assert found.confidence > 0.9
-    assert found.evidence["methods_agree"]
+    assert found.evidence["method"] == "active_period"
 
 
 def test_no_saturated_station_means_no_constraint() -> None:
