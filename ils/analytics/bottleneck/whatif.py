@@ -17,6 +17,7 @@ from ils.analytics.bottleneck.twin import (
     RunSpec,
     TwinStation,
     compare,
+    expected_events,
 )
 from ils.domain.station import LINE
 from ils.errors import FieldIssue, ValidationFailed
@@ -74,13 +75,17 @@ def _run_issues(state: LineState, req: WhatIf) -> list[FieldIssue]:
         issues.append(FieldIssue("/arrival_rate", "out-of-range", "0 < jobs/min <= 100"))
     if issues:
         return issues
-    per_job = 1.0 + sum(state.visit_shares().values())
-    events = 2 * req.replications * rate * req.horizon_min * 1.5 * per_job
+    spec = _spec(req)
+    events = 2 * req.replications * expected_events(replace(state, arrival_rate=rate), spec)
     if events > MAX_EVENTS:
         issues.append(
             FieldIssue("/replications", "too-large", "fewer replications or a shorter horizon")
         )
     return issues
+
+
+def _spec(req: WhatIf) -> RunSpec:
+    return RunSpec(req.horizon_min * 1.5, sample_every=5.0, count_until=req.horizon_min)
 
 
 def changed_state(state: LineState, req: WhatIf) -> LineState:
@@ -103,7 +108,7 @@ def run_what_if(state: LineState, req: WhatIf, lab_staff: int, seed: int) -> Pai
     issues = _resource_issues(state, req, lab_staff) + _run_issues(state, req)
     if issues:
         raise ValidationFailed(issues)
-    spec = RunSpec(req.horizon_min * 1.5, sample_every=5.0, count_until=req.horizon_min)
+    spec = _spec(req)
     base = replace(state, arrival_rate=changed_state(state, req).arrival_rate)
     seeds = [seed + i for i in range(req.replications)]
     return compare(base, changed_state(state, req), spec, seeds)
