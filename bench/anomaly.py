@@ -90,7 +90,8 @@ def equipment_streams(machines: int, days: int, rng: np.random.Generator) -> dic
     frames = gen.frames_between(start, start + timedelta(days=days), timedelta(minutes=10)).frames
     by_type: dict[str, list[Stream]] = {}
     for i, f in enumerate(frames):
-        kind = ("spike", "level_shift", "variance_burst", "joint_shift")[i % 4]
+        # every injection type on one machine of each kind
+        kind = ("spike", "level_shift", "variance_burst", "joint_shift")[(i // len(KINDS)) % 4]
         values, ranges = _inject_equipment(f.values, kind, rng)
         ils_score, ils_flag = _run_machine(f.equipment_id, f.metrics, f.times, values)
         z = robust_z(values).max(axis=1)

@@ -67,7 +67,7 @@ def raise_finding(
     Returns the new book, the alert, and whether it is new.
     """
     key = (finding.kind, finding.subject)
-    evidence = {"rule": finding.rule, "score": round(finding.score, 4), **finding.evidence}
+    evidence = {**finding.evidence, "rule": finding.rule, "score": round(finding.score, 4)}
     if key in book.live:
         old = book.alerts[book.live[key]]
         severity = max(old.severity, finding.severity, key=SEVERITIES.index)

@@ -17,7 +17,7 @@ from scipy.stats import chi2
 
 @dataclass(frozen=True)
 class MultivariateParams:
-    window: int = 6
+    window: int = 12
     weight: float = 0.02
     alpha: float = 1e-4
     warmup_windows: int = 48

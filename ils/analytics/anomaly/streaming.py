@@ -8,8 +8,10 @@ deviation). Residuals are clipped at ``clip`` sigmas before they update the base
 update), so a spike or a failure does not drag the baseline with it; a slow, lasting change is
 absorbed over days.
 
-Two rules fire: ``robust-z`` (one reading beyond ``z_limit`` sigmas) and ``cusum`` (a two-sided
-CUSUM of the z-scores with slack ``cusum_k`` passes ``cusum_h``: a sustained shift). Written here
+Three rules fire: ``robust-z`` (one reading beyond ``z_limit`` sigmas), ``cusum`` (a two-sided
+CUSUM of the z-scores with slack ``cusum_k`` passes ``cusum_h``: a sustained shift) and
+``variance`` (an EWMA of squared z-scores, each capped at 4 sigmas, passes ``var_limit``: the
+readings got noisier, as worn bearings do). Written here
 because no maintained library offers a serialisable streaming seasonal detector; the state is a
 small frozen dataclass that an actor can snapshot.
 """
@@ -32,8 +34,10 @@ class DetectorParams:
     beta: float = 0.01  # scale update weight once warm
     clip: float = 3.0
     z_limit: float = 6.0
-    cusum_k: float = 1.0
+    cusum_k: float = 0.75
     cusum_h: float = 10.0
+    var_weight: float = 0.1
+    var_limit: float = 4.0
     warmup: int = 288
     weekly_after: float = 4.0
 
@@ -82,6 +86,7 @@ class MetricState:
     n: int = 0
     cusum_hi: float = 0.0
     cusum_lo: float = 0.0
+    var_ewma: float = 1.0
     last_at: float = float("-inf")
 
 
@@ -89,9 +94,13 @@ class MetricState:
 class MetricScore:
     z: float
     cusum: float
-    rule: str | None  # "robust-z", "cusum" or None
-    score: float  # the larger statistic over its limit (>= 1 when a rule fires)
+    rules: tuple[str, ...]  # those that fired: "robust-z", "cusum", "variance"
+    score: float  # the largest statistic over its limit (>= 1 when a rule fires)
     warm: bool
+
+    @property
+    def rule(self) -> str | None:
+        return "+".join(self.rules) or None
 
 
 def update_metric(
@@ -127,13 +136,18 @@ def update_metric(
     zc = float(np.clip(z, -p.clip * 2, p.clip * 2)) if warm else 0.0
     hi = max(0.0, state.cusum_hi + zc - p.cusum_k)
     lo = max(0.0, state.cusum_lo - zc - p.cusum_k)
-    new = MetricState(daily, weekly, scale, state.n + 1, hi, lo, at)
+    z4 = min(abs(zc), 4.0)  # a lone spike must not read as a noisy machine
+    var = state.var_ewma + p.var_weight * (z4 * z4 - state.var_ewma) if warm else 1.0
+    new = MetricState(daily, weekly, scale, state.n + 1, hi, lo, var, at)
     cusum = max(hi, lo)
-    score = max(abs(z) / p.z_limit, cusum / p.cusum_h) if warm else 0.0
-    rule = None
+    score = max(abs(z) / p.z_limit, cusum / p.cusum_h, var / p.var_limit) if warm else 0.0
+    rules: list[str] = []
     if warm and abs(z) >= p.z_limit:
-        rule = "robust-z"
-    elif warm and cusum >= p.cusum_h:
-        rule = "cusum"
+        rules.append("robust-z")
+    if warm and cusum >= p.cusum_h:
+        rules.append("cusum")
         new = replace(new, cusum_hi=0.0, cusum_lo=0.0)
-    return new, MetricScore(float(z), cusum, rule, float(score), warm)
+    if warm and var >= p.var_limit:
+        rules.append("variance")
+        new = replace(new, var_ewma=1.0)
+    return new, MetricScore(float(z), cusum, tuple(rules), float(score), warm)
