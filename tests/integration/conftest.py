@@ -31,7 +31,7 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
 @pytest.fixture
 async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, runtime=runtime)
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://ils.test") as c:
         yield c
 

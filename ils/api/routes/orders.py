@@ -131,5 +131,57 @@ async def move(
     )
 
 
+@router.post("/{order_id}/returns", status_code=201)
+async def file_return(
+    order_id: UUID, body: IssueIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> Any:
+    """A return of a delivered order (lab error, practice change, warranty), with its remake."""
+    return _jsonable(
+        await runtime.remakes.file(
+            principal,
+            str(order_id),
+            "return",
+            body.category,
+            body.reason,
+            body.symptoms,
+            body.notes,
+            body.remake,
+            runtime.clock(),
+        )
+    )
+
+
+@router.post("/{order_id}/non-adapts", status_code=201)
+async def file_non_adapt(
+    order_id: UUID, body: NonAdaptIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> Any:
+    """A patient who cannot adapt to correctly made lenses; the remake is a new linked order."""
+    return _jsonable(
+        await runtime.remakes.file(
+            principal,
+            str(order_id),
+            "non_adapt",
+            "non_adapt",
+            body.reason,
+            body.symptoms,
+            body.notes,
+            body.remake,
+            runtime.clock(),
+        )
+    )
+
+
+@router.post("/{order_id}/remake", status_code=201)
+async def remake(
+    order_id: UUID, body: RemakeIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> Any:
+    """Remake a delivered order; the original stays as it is."""
+    return _jsonable(
+        await runtime.remakes.remake(
+            principal, str(order_id), body.category, body.reason, runtime.clock()
+        )
+    )
+
+
 def _jsonable(body: dict[str, Any]) -> Any:
     return jsonable_encoder(body)
