@@ -20,8 +20,13 @@ def load_config(
     """serve_config.yaml with host/port applied and the settings injected into every app's args."""
     raw: dict[str, Any] = yaml.safe_load(path.read_text())
     raw.setdefault("http_options", {}).update({"host": host, "port": port})
+    if settings.tls_certfile and settings.tls_keyfile:
+        raw["http_options"].update(
+            {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile)}
+        )
     settings_arg = settings.model_dump(mode="json")
     settings_arg["secret_key"] = settings.secret_key.get_secret_value()
+    settings_arg["secret_key_previous"] = settings.secret_key_previous.get_secret_value()
     for app in raw["applications"]:
         app.setdefault("args", {})
         app["args"] = {**app["args"], "settings": settings_arg}

@@ -43,6 +43,20 @@ class Settings(BaseSettings):
     #: Key that encrypts secrets at rest (webhook secrets, LIMS keys, TOTP secrets); base64 urlsafe
     #: 32 bytes. Empty in development means a key derived from the data directory is used.
     secret_key: SecretStr = SecretStr("")
+    #: The key before the last rotation: still opens secrets sealed under it (see ils/crypto.py).
+    secret_key_previous: SecretStr = SecretStr("")
+
+    #: Login hardening: failed logins per account / per address in a window lock them out.
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 30
+    login_window_s: int = 15 * 60
+    lockout_s: int = 15 * 60
+    #: Days a new admin may sign in without MFA before enrolment becomes mandatory.
+    mfa_grace_days: int = 7
+
+    #: TLS: when both are set the API serves HTTPS (and sends HSTS).
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
 
     #: Days after delivery within which remakes are honoured (defaults; each lab may override).
     non_adapt_window_days: int = 90
