@@ -88,12 +88,18 @@ def score_machine(m: MachineAlarms, w: ScoringWindow) -> tuple[list[FailureOutco
         inside = hits[(hits >= f - w.earliest_h * _HOUR) & (hits <= f - w.latest_h * _HOUR)]
         lead = (f - inside[0]) / _HOUR if inside.size else None
         outcomes.append(FailureOutcome(m.equipment_id, f, inside.size > 0, lead))
+    return outcomes, len(false_episodes(m, w))
+
+
+def false_episodes(m: MachineAlarms, w: ScoringWindow) -> list[np.ndarray]:
+    """The machine's alarm episodes with no sample in ``[F - 48 h, F]`` of any failure F."""
     fails = np.asarray(m.failures, dtype=float)
-    false = 0
+    out = []
     for ep in episodes(m.times, m.alarm, w.merge_gap_h):
         near = (ep[:, None] >= fails[None, :] - w.earliest_h * _HOUR) & (ep[:, None] <= fails)
-        false += int(not near.any())
-    return outcomes, false
+        if not near.any():
+            out.append(ep)
+    return out
 
 
 def score_alarms(machines: Sequence[MachineAlarms], w: ScoringWindow | None = None) -> AlarmScore:
