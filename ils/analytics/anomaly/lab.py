@@ -18,6 +18,14 @@ from ils.analytics.anomaly.equipment import MachineState, observe_machine
 from ils.analytics.anomaly.finding import Finding
 from ils.analytics.anomaly.validation import IntakeState, ValidationParams, Verdict, check_readings
 
+#: The metrics a registered machine reports unless told otherwise (the generator's set).
+DEFAULT_METRICS: tuple[str, ...] = (
+    "vibration_mm_s",
+    "spindle_temp_c",
+    "motor_current_a",
+    "cycle_time_s",
+)
+
 
 @dataclass(frozen=True)
 class LabAnomalyState:
@@ -40,7 +48,7 @@ class IngestResult:
 
 
 def register_equipment(
-    state: LabAnomalyState, equipment_id: str, metrics: Sequence[str]
+    state: LabAnomalyState, equipment_id: str, metrics: Sequence[str] = DEFAULT_METRICS
 ) -> LabAnomalyState:
     return replace(state, registry={**state.registry, equipment_id: tuple(metrics)})
 

@@ -116,3 +116,27 @@ def test_ack_then_resolve_and_a_new_finding_after_resolve_opens_a_new_alert() ->
         resolve(book, "nope", now=8.0)
     book, fresh, created = raise_finding(book, _finding(at=9.0), lambda: next(ids))
     assert created and fresh.id == "a2"
+
+
+def test_generator_readings_flow_through_the_lab_intake_and_open_one_alert_per_machine() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+
+    from ils.sim.telemetry import DegradationParams, Machine, TelemetryGenerator
+
+    start = datetime(2026, 2, 2, tzinfo=UTC)
+    gen = TelemetryGenerator(
+        [Machine("e1", "edger")], np.random.default_rng(4), DegradationParams(spike_prob=0.0)
+    )
+    window = gen.readings_between(start, start + timedelta(days=4), timedelta(minutes=10))
+    readings = [{**r, "at": r["at"].timestamp()} for r in window.readings]
+    readings[-30]["metrics"] = {**readings[-30]["metrics"], "vibration_mm_s": 40.0}
+    readings[-20]["metrics"] = {**readings[-20]["metrics"], "vibration_mm_s": 40.0}
+    lab = register_equipment(LabAnomalyState("lab-1"), "e1")
+    ids = (f"a{i}" for i in itertools.count())
+    lab, result = ingest_readings(lab, readings, readings[-1]["at"], lambda: next(ids))
+    assert result.accepted == len(readings)
+    assert len(result.findings) >= 2
+    assert len(result.new_alerts) == 1 and result.new_alerts[0].subject == "equipment:e1"
+    assert lab.book.alerts[result.new_alerts[0].id].occurrences == len(result.findings)
