@@ -18,6 +18,7 @@ import ray
 from ray import serve
 
 from actors.deploy import deploy
+from actors.tuning import apply_serve_tuning
 from ils.db.database import Database
 from ils.db.migrate import migrate
 from ils.demo import DemoSetup, seed_demo
@@ -76,6 +77,7 @@ def up(
     try:
         applied = asyncio.run(_migrate(settings))
         say(f"database migrated ({len(applied)} new migration(s))")
+        apply_serve_tuning()
         ctx = ray.init(
             namespace="ils",
             dashboard_port=settings.ray_dashboard_port,

@@ -29,6 +29,9 @@ def ray_cluster() -> Iterator[None]:
     import ray
     from ray import serve
 
+    from actors.tuning import apply_serve_tuning
+
+    apply_serve_tuning()
     ray.init(num_cpus=2, namespace="ils", include_dashboard=False, log_to_driver=False)
     try:
         yield
