@@ -264,23 +264,19 @@ def figures(s: Stream) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--seed", type=int, default=11)
-    args = ap.parse_args(argv)
-    machines, days = (8, 14) if args.quick else (16, 28)
-    rng = np.random.default_rng(args.seed)
-    t0 = time.perf_counter()
+def run(quick: bool, seed: int) -> dict[str, Any]:
+    machines, days = (8, 14) if quick else (16, 28)
+    rng = np.random.default_rng(seed)
+    clock = time.perf_counter()
     equipment = equipment_streams(machines, days, rng)
-    t_equipment = time.perf_counter() - t0
+    per_s = machines * days * 144 / (time.perf_counter() - clock)
     by_kind = {
         "equipment": figures(_concat(list(equipment.values()))),
         "process": figures(process_streams(10, rng)),
         "quality": figures(quality_streams(12, 180, rng)),
         "volume": figures(volume_streams(6, 365, rng)),
     }
-    result = {
+    return {
         "bench": "anomaly",
         "kinds": by_kind,
         "equipment_by_injection": {k: figures(v) for k, v in equipment.items()},
@@ -291,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         "conditions": {
             "cores": os.cpu_count(),
-            "seed": args.seed,
+            "seed": seed,
             "machines": machines,
             "equipment_days": days,
             "equipment_step_min": 10,
@@ -301,10 +297,17 @@ def main(argv: list[str] | None = None) -> None:
             "quality_days": 180,
             "volume_series": 6,
             "volume_days": 365,
-            "equipment_readings_per_s": round(machines * days * 144 / t_equipment),
+            "equipment_readings_per_s": round(per_s),
         },
     }
-    print(json.dumps(result))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--seed", type=int, default=11)
+    args = ap.parse_args(argv)
+    print(json.dumps(run(args.quick, args.seed)))
 
 
 if __name__ == "__main__":

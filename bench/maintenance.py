@@ -156,7 +156,7 @@ def _r(v: float | None) -> float | None:
     return None if v is None else round(v, 3)
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--machines", type=int, default=40)
@@ -167,64 +167,66 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.quick:
         args.machines, args.days = 16, 90
+    return args
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
     gen_params = DegradationParams()
     params = TrainingParams(false_alarm_budget=args.budget)
-    t0 = time.perf_counter()
+    clock = time.perf_counter()
     series, events, raw_events, readings, drifts = simulate(
         args.machines, args.days, args.seed, gen_params
     )
-    t_sim = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    timings = {"simulate": time.perf_counter() - clock}
+    clock = time.perf_counter()
     data = build_dataset(series, events)
-    t_feat = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    timings["features"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     train_failure_model(data, np.random.default_rng(args.seed), params)
-    t_full = time.perf_counter() - t0
+    timings["train_full_lab"] = time.perf_counter() - clock
     model_alarms, static, folds = evaluate(data, series, args.folds, args.seed + 1, params)
     fails = [e for e in raw_events if e["type"] == "failure"]
     gradual = {(e["equipment_id"], e["at"].timestamp()) for e in fails if e["cause"] == "gradual"}
     sudden = {(e["equipment_id"], e["at"].timestamp()) for e in fails if e["cause"] == "sudden"}
     spans = drift_spans(drifts, raw_events)
-    result = {
+    figures = {
+        name: {
+            **summary(score_alarms(alarms), gradual, sudden),
+            "false_alarm_episodes_during_harmless_drift": false_alarms_in_drift(alarms, spans),
+        }
+        for name, alarms in (("model", model_alarms), ("static_threshold_baseline", static))
+    }
+    conditions = {
+        "cores": os.cpu_count(),
+        "machines": args.machines,
+        "days": args.days,
+        "step_min": 10,
+        "readings": readings,
+        "seed": args.seed,
+        "folds": args.folds,
+        "budget_false_alarms_per_machine_month": args.budget,
+        "gradual_failures": len(gradual),
+        "sudden_failures": len(sudden),
+        "harmless_drifts": len(drifts),
+        "generator": gen_params.__dict__,
+        "scoring": "alarm counts only 2-48 h before a failure; episodes merge within 6 h",
+    }
+    return {
         "bench": "maintenance",
-        "model": {
-            **summary(score_alarms(model_alarms), gradual, sudden),
-            "false_alarm_episodes_during_harmless_drift": false_alarms_in_drift(
-                model_alarms, spans
-            ),
-        },
-        "static_threshold_baseline": {
-            **summary(score_alarms(static), gradual, sudden),
-            "false_alarm_episodes_during_harmless_drift": false_alarms_in_drift(static, spans),
-        },
+        **figures,
         "goal": {
             "recall_gradual": ">=0.9",
             "false_alarm_per_machine_month": "<=1",
             "median_lead_time_h": ">=24",
         },
-        "conditions": {
-            "cores": os.cpu_count(),
-            "machines": args.machines,
-            "days": args.days,
-            "step_min": 10,
-            "readings": readings,
-            "seed": args.seed,
-            "folds": args.folds,
-            "budget_false_alarms_per_machine_month": args.budget,
-            "gradual_failures": len(gradual),
-            "sudden_failures": len(sudden),
-            "harmless_drifts": len(drifts),
-            "generator": gen_params.__dict__,
-            "scoring": "alarm counts only 2-48 h before a failure; episodes merge within 6 h",
-        },
-        "timings_s": {
-            "simulate": round(t_sim, 2),
-            "features": round(t_feat, 2),
-            "train_full_lab": round(t_full, 2),
-        },
+        "conditions": conditions,
+        "timings_s": {k: round(v, 2) for k, v in timings.items()},
         "folds": folds,
     }
-    print(json.dumps(result))
+
+
+def main(argv: list[str] | None = None) -> None:
+    print(json.dumps(run(parse(argv))))
 
 
 if __name__ == "__main__":

@@ -112,25 +112,12 @@ def update_metric(
     readings, else the hour-of-day profile.
     """
     p = p or DetectorParams()
-    seen = state.daily.values[~np.isnan(state.daily.values)]
-    fallback = float(seen.mean()) if seen.size else value
-    day_base, _ = state.daily.expected(at, fallback)
-    week_base, week_n = state.weekly.expected(at, day_base)
-    base = week_base if week_n >= p.weekly_after else day_base
-    scale = state.scale if np.isfinite(state.scale) else 0.0
-    resid = value - base
-    sigma = max(MAD_TO_SIGMA * scale, 1e-9)
+    warm = state.n >= p.warmup
+    daily, weekly, resid, sigma = _learn_baseline(state, value, at, p, warm)
     z = resid / sigma
     clipped = float(np.clip(resid, -p.clip * sigma, p.clip * sigma))
-    warm = state.n >= p.warmup
-    limit = p.clip * sigma if warm else np.inf
-    daily = state.daily.learn(
-        at, float(np.clip(value - day_base, -limit, limit)), fallback, p.alpha
-    )
-    weekly = state.weekly.learn(
-        at, float(np.clip(value - week_base, -limit, limit)), day_base, p.alpha
-    )
     # while warming up the scale is the plain mean absolute residual (nothing to clip against yet)
+    scale = state.scale if np.isfinite(state.scale) else 0.0
     step = p.beta if warm else 1.0 / (state.n + 1)
     scale = scale + step * ((abs(clipped) if warm else abs(resid)) - scale)
     zc = float(np.clip(z, -p.clip * 2, p.clip * 2)) if warm else 0.0
@@ -139,15 +126,42 @@ def update_metric(
     z4 = min(abs(zc), 4.0)  # a lone spike must not read as a noisy machine
     var = state.var_ewma + p.var_weight * (z4 * z4 - state.var_ewma) if warm else 1.0
     new = MetricState(daily, weekly, scale, state.n + 1, hi, lo, var, at)
-    cusum = max(hi, lo)
-    score = max(abs(z) / p.z_limit, cusum / p.cusum_h, var / p.var_limit) if warm else 0.0
+    if not warm:
+        return new, MetricScore(float(z), 0.0, (), 0.0, False)
+    return _apply_rules(new, float(z), p)
+
+
+def _learn_baseline(
+    state: MetricState, value: float, at: float, p: DetectorParams, warm: bool
+) -> tuple[Profile, Profile, float, float]:
+    """(new daily profile, new weekly profile, residual from the old baseline, sigma)."""
+    seen = state.daily.values[~np.isnan(state.daily.values)]
+    fallback = float(seen.mean()) if seen.size else value
+    day_base, _ = state.daily.expected(at, fallback)
+    week_base, week_n = state.weekly.expected(at, day_base)
+    base = week_base if week_n >= p.weekly_after else day_base
+    scale = state.scale if np.isfinite(state.scale) else 0.0
+    sigma = max(MAD_TO_SIGMA * scale, 1e-9)
+    limit = p.clip * sigma if warm else np.inf
+    daily = state.daily.learn(
+        at, float(np.clip(value - day_base, -limit, limit)), fallback, p.alpha
+    )
+    weekly = state.weekly.learn(
+        at, float(np.clip(value - week_base, -limit, limit)), day_base, p.alpha
+    )
+    return daily, weekly, value - base, sigma
+
+
+def _apply_rules(new: MetricState, z: float, p: DetectorParams) -> tuple[MetricState, MetricScore]:
+    cusum = max(new.cusum_hi, new.cusum_lo)
+    score = max(abs(z) / p.z_limit, cusum / p.cusum_h, new.var_ewma / p.var_limit)
     rules: list[str] = []
-    if warm and abs(z) >= p.z_limit:
+    if abs(z) >= p.z_limit:
         rules.append("robust-z")
-    if warm and cusum >= p.cusum_h:
+    if cusum >= p.cusum_h:
         rules.append("cusum")
         new = replace(new, cusum_hi=0.0, cusum_lo=0.0)
-    if warm and var >= p.var_limit:
+    if new.var_ewma >= p.var_limit:
         rules.append("variance")
         new = replace(new, var_ewma=1.0)
-    return new, MetricScore(float(z), cusum, tuple(rules), float(score), warm)
+    return new, MetricScore(z, cusum, tuple(rules), float(score), True)
