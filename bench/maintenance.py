@@ -197,19 +197,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for name, alarms in (("model", model_alarms), ("static_threshold_baseline", static))
     }
     conditions = {
-        "cores": os.cpu_count(),
-        "machines": args.machines,
-        "days": args.days,
-        "step_min": 10,
+        **_conditions(args, gen_params),
         "readings": readings,
-        "seed": args.seed,
-        "folds": args.folds,
-        "budget_false_alarms_per_machine_month": args.budget,
         "gradual_failures": len(gradual),
         "sudden_failures": len(sudden),
         "harmless_drifts": len(drifts),
-        "generator": gen_params.__dict__,
-        "scoring": "alarm counts only 2-48 h before a failure; episodes merge within 6 h",
     }
     return {
         "bench": "maintenance",
@@ -222,6 +214,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "conditions": conditions,
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
         "folds": folds,
+    }
+
+
+def _conditions(args: argparse.Namespace, gen_params: DegradationParams) -> dict[str, Any]:
+    return {
+        "cores": os.cpu_count(),
+        "machines": args.machines,
+        "days": args.days,
+        "step_min": 10,
+        "seed": args.seed,
+        "folds": args.folds,
+        "budget_false_alarms_per_machine_month": args.budget,
+        "generator": gen_params.__dict__,
+        "scoring": "alarm counts only 2-48 h before a failure; episodes merge within 6 h",
     }
 
 
