@@ -14,6 +14,7 @@ from ils.db.migrate import migrate
 from ils.services.identity import Identity
 from ils.services.orders import Orders
 from ils.services.ports import Clock, Gateways, Publisher, utc_now
+from ils.services.quality import Quality
 from ils.services.remakes import Remakes
 from ils.settings import Settings
 
@@ -29,11 +30,13 @@ class Runtime:
     identity: Identity = field(init=False)
     orders: Orders = field(init=False)
     remakes: Remakes = field(init=False)
+    quality: Quality = field(init=False)
 
     def __post_init__(self) -> None:
         self.identity = Identity(self.db, self.settings)
         self.orders = Orders(self.db, self.publisher)
         self.remakes = Remakes(self.db, self.publisher, self.orders, self.settings)
+        self.quality = Quality(self.db, self.publisher)
 
     @property
     def publisher(self) -> Publisher:

@@ -14,10 +14,11 @@ string) and optionally ``id``. Metrics per type:
 
 - ``order.created`` -> orders_created
 - ``order.status_changed`` with ``to`` = ``completed`` / ``cancelled`` -> orders_completed /
-  orders_cancelled (other targets count nothing; shipping is counted from ``order.shipped`` only,
-  so a lab that emits both never counts a shipment twice)
-- ``order.shipped`` -> orders_shipped; with the order's ``created_at`` also cycle_time_sum_min
-  (order to ship, minutes) and cycle_time_count, bucketed by the ship time
+  orders_cancelled; with ``to`` = ``shipped`` -> orders_shipped and, when the order's
+  ``created_at`` is known (on the event or its ``order`` summary), cycle_time_sum_min (order to
+  ship, minutes) and cycle_time_count, bucketed by the ship time. Every path that ships an order
+  (a transition, a LIMS ``job.shipped``) emits this one event, so a shipment counts once; other
+  targets count nothing
 - ``breakage.recorded`` -> breakages; ``remake.created`` -> remakes
 - ``inspection.recorded`` -> inspections, and inspections_failed when ``pass`` is false
 """
@@ -91,7 +92,10 @@ def bucket_start(moment: datetime, granularity: str) -> date:
 
 
 def _cycle_minutes(event: Event, shipped: datetime) -> Decimal | None:
+    summary = event.get("order")
     created = event.get("created_at")
+    if created is None and isinstance(summary, Mapping):
+        created = summary.get("created_at")
     if created is None:
         return None
     seconds = Decimal(str((shipped - as_utc(created)).total_seconds()))
@@ -103,16 +107,16 @@ def event_metrics(event: Event) -> list[tuple[str, Decimal]]:
     kind = event.get("type")
     if kind == "order.created":
         return [("orders_created", ONE)]
-    if kind == "order.status_changed":
-        target = {"completed": "orders_completed", "cancelled": "orders_cancelled"}
-        metric = target.get(str(event.get("to")))
-        return [] if metric is None else [(metric, ONE)]
-    if kind == "order.shipped":
+    if kind == "order.status_changed" and event.get("to") == "shipped":
         minutes = _cycle_minutes(event, as_utc(event["occurred_at"]))
         extra = (
             [] if minutes is None else [("cycle_time_sum_min", minutes), ("cycle_time_count", ONE)]
         )
         return [("orders_shipped", ONE), *extra]
+    if kind == "order.status_changed":
+        target = {"completed": "orders_completed", "cancelled": "orders_cancelled"}
+        metric = target.get(str(event.get("to")))
+        return [] if metric is None else [(metric, ONE)]
     if kind == "breakage.recorded":
         return [("breakages", ONE)]
     if kind == "remake.created":

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from ils.api import problems
-from ils.api.routes import auth, health, orders
+from ils.api.routes import auth, health, orders, qc
 from ils.errors import PayloadTooLarge
 from ils.runtime import Runtime
 from ils.services.ports import Gateways
@@ -62,7 +62,7 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
-    for module in (health, auth, orders):
+    for module in (health, auth, orders, qc):
         app.include_router(module.router)
 
     @app.middleware("http")

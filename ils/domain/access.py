@@ -27,6 +27,7 @@ class Permission(StrEnum):
     LAB_CONFIGURE = "lab:configure"  # LIMS connection, station resources, cost model
     QC_READ = "qc:read"
     QC_WRITE = "qc:write"
+    QC_APPROVE = "qc:approve"  # verify/close RCAs, define control points and limits
     ANALYTICS_READ = "analytics:read"
     FORECAST_MANAGE = "forecast:manage"  # import demand history
     EQUIPMENT_WRITE = "equipment:write"  # telemetry, equipment registry and events
@@ -74,6 +75,7 @@ MATRIX: dict[tuple[TenantKind, Role], frozenset[Permission]] = {
             P.USERS_MANAGE,
             P.LAB_CONFIGURE,
             P.QC_WRITE,
+            P.QC_APPROVE,
             P.ANALYTICS_READ,
             P.FORECAST_MANAGE,
             P.EQUIPMENT_WRITE,
@@ -88,7 +90,14 @@ MATRIX: dict[tuple[TenantKind, Role], frozenset[Permission]] = {
     ),
     (TenantKind.LAB, Role.ENGINEER): frozenset(
         _LAB_READ_ALL
-        | {P.QC_WRITE, P.ANALYTICS_READ, P.FORECAST_MANAGE, P.EQUIPMENT_WRITE, P.ALERTS_MANAGE}
+        | {
+            P.QC_WRITE,
+            P.QC_APPROVE,
+            P.ANALYTICS_READ,
+            P.FORECAST_MANAGE,
+            P.EQUIPMENT_WRITE,
+            P.ALERTS_MANAGE,
+        }
     ),
     (TenantKind.LAB, Role.SUPPLIER): frozenset({P.CATALOG_READ, P.CATALOG_WRITE}),
 }

@@ -41,7 +41,8 @@ def test_bucket_start(moment: datetime, granularity: str, expected: date) -> Non
 def test_shipping_adds_counts_and_cycle_time_at_every_granularity() -> None:
     event = {
         "id": "e1",
-        "type": "order.shipped",
+        "type": "order.status_changed",
+        "to": "shipped",
         "tenant_id": "lab",
         "occurred_at": NOW,
         "created_at": (NOW - timedelta(minutes=90, seconds=30)).isoformat(),
@@ -63,8 +64,13 @@ def test_shipping_adds_counts_and_cycle_time_at_every_granularity() -> None:
         ({"type": "order.created"}, {"orders_created"}),
         ({"type": "order.status_changed", "to": "completed"}, {"orders_completed"}),
         ({"type": "order.status_changed", "to": "cancelled"}, {"orders_cancelled"}),
-        ({"type": "order.status_changed", "to": "shipped"}, set()),
-        ({"type": "order.shipped"}, {"orders_shipped"}),
+        ({"type": "order.status_changed", "to": "shipped"}, {"orders_shipped"}),
+        ({"type": "order.status_changed", "to": "on_hold"}, set()),
+        (
+            {"type": "order.status_changed", "to": "shipped", "order": {"created_at": NOW}},
+            {"orders_shipped", "cycle_time_sum_min", "cycle_time_count"},
+        ),
+        ({"type": "order.shipped"}, set()),
         ({"type": "breakage.recorded"}, {"breakages"}),
         ({"type": "remake.created"}, {"remakes"}),
         ({"type": "inspection.recorded", "pass": True}, {"inspections"}),
@@ -121,7 +127,7 @@ def test_series_is_zero_filled() -> None:
 EVENT_TYPES = [
     "order.created",
     "order.status_changed",
-    "order.shipped",
+    "order.status_changed",
     "breakage.recorded",
     "inspection.recorded",
     "remake.created",
@@ -171,4 +177,6 @@ def test_folding_deltas_in_any_order_equals_recompute(
     assert recompute(unique) == expected  # replays add nothing
     for granularity in ("day", "week", "month"):
         shipped = [v for k, v in expected.items() if k[1:3] == ("orders_shipped", granularity)]
-        assert sum(shipped) == sum(1 for e in unique if e["type"] == "order.shipped")
+        assert sum(shipped) == sum(
+            1 for e in unique if e["type"] == "order.status_changed" and e["to"] == "shipped"
+        )
