@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ils.analytics.anomaly.finding import Finding
 from ils.analytics.failure.dataset import EquipmentEvent
 from ils.analytics.failure.features import NEUTRAL, MachineSeries, machine_features
 from ils.analytics.failure.model import FailureModel
@@ -86,3 +87,23 @@ def _signals(model: FailureModel, x: np.ndarray, prob: float) -> tuple[Signal, .
         drop = prob - float(model.probabilities(masked).mean())
         out.append(Signal(metric, round(drop, 4)))
     return tuple(sorted(out, key=lambda s: -s.contribution))
+
+
+def risk_finding(risk: FailureRisk, threshold: float) -> Finding | None:
+    """An ``equipment`` finding (subject ``failure:<id>``) while the machine is in alarm.
+
+    Severity is critical at twice the threshold or when the failure is expected within 12 hours.
+    """
+    if not risk.in_alarm or risk.probability_48h is None or risk.at is None:
+        return None
+    soon = risk.expected_failure_within_h is not None and risk.expected_failure_within_h <= 12.0
+    critical = soon or risk.probability_48h >= 2.0 * threshold
+    return Finding(
+        kind="equipment",
+        subject=f"failure:{risk.equipment_id}",
+        severity="critical" if critical else "warning",
+        detected_at=risk.at,
+        rule="failure-48h",
+        score=risk.probability_48h / threshold if threshold > 0 else float("inf"),
+        evidence={**risk.as_dict(), "threshold": threshold},
+    )

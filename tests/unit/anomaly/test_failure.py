@@ -23,7 +23,7 @@ from ils.analytics.failure.model import (
     smooth,
     train_failure_model,
 )
-from ils.analytics.failure.risk import failure_risk
+from ils.analytics.failure.risk import failure_risk, risk_finding
 from ils.analytics.failure.scoring import MachineAlarms, score_alarms
 from ils.sim.telemetry import KINDS, DegradationParams, Machine, TelemetryGenerator
 
@@ -112,6 +112,10 @@ def test_risk_rises_before_a_gradual_failure_and_names_its_signals(lab, model) -
     assert near.signals[0].contribution > 0.0
     body = near.as_dict()
     assert set(body) == {"probability_48h", "expected_failure_within_h", "signals", "model"}
+    finding = risk_finding(near, model.threshold)
+    assert finding is not None and finding.subject == f"failure:{eid}"
+    assert finding.evidence["threshold"] == model.threshold
+    assert far.in_alarm or risk_finding(far, model.threshold) is None
 
 
 def test_no_fresh_readings_means_no_risk_figure(lab, model) -> None:  # type: ignore[no-untyped-def]
