@@ -49,6 +49,13 @@ class Bus:
     async def ttl(self, key: str) -> int:
         return int(await self.client.ttl(self.key(key)))
 
+    async def hold(self, key: str, ttl_s: int) -> None:
+        """Set a flag that expires by itself (a lockout); ``ttl`` tells how long it has left."""
+        await self.client.set(self.key(key), b"1", ex=ttl_s)
+
+    async def forget(self, *keys: str) -> None:
+        await self.client.delete(*(self.key(k) for k in keys))
+
     async def delete_prefix(self, prefix: str) -> int:
         """Delete every key under ``prefix`` (tests clean up their own key prefixes this way)."""
         removed = 0

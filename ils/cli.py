@@ -7,6 +7,7 @@ import asyncio
 import json
 import runpy
 import sys
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     link = tenant.add_parser("link", help="let a practice order from a lab")
     link.add_argument("--lab", required=True)
     link.add_argument("--practice", required=True)
+
+    audit = sub.add_parser("audit", help="the tamper-evident audit trail").add_subparsers(
+        dest="audit_command", required=True
+    )
+    verify = audit.add_parser("verify", help="check a tenant's hash chain (exit 1 if broken)")
+    verify.add_argument("--tenant", required=True)
 
     simulate = sub.add_parser("simulate", help="run the lab simulator as an external LIMS")
     try:
@@ -101,6 +108,23 @@ def _tenant(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from ils.services.audit_trail import AuditTrail
+
+    try:
+        tenant_id = str(uuid.UUID(args.tenant))
+    except ValueError:
+        print(json.dumps({"ok": False, "reason": "--tenant must be a tenant id"}))
+        return 2
+
+    async def verify(identity: Identity) -> Any:
+        return await AuditTrail(identity.db).verify(tenant_id)
+
+    result = asyncio.run(_with_identity(settings, verify))
+    print(json.dumps(result))
+    return 0 if result["ok"] else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
@@ -117,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "tenant":
             return _tenant(args, settings)
+        if args.command == "audit":
+            return _audit(args, settings)
         if args.command == "simulate":
             from ils.sim import cli as sim_cli
 

@@ -33,7 +33,7 @@ class Runtime:
     quality: Quality = field(init=False)
 
     def __post_init__(self) -> None:
-        self.identity = Identity(self.db, self.settings)
+        self.identity = Identity(self.db, self.settings, self.bus)
         self.orders = Orders(self.db, self.publisher)
         self.remakes = Remakes(self.db, self.publisher, self.orders, self.settings)
         self.quality = Quality(self.db, self.publisher)

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from ils.api import problems
-from ils.api.routes import auth, health, orders, qc
+from ils.api.routes import auth, health, orders, qc, security
 from ils.errors import PayloadTooLarge
 from ils.runtime import Runtime
 from ils.services.ports import Gateways
@@ -28,6 +28,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+#: Sent only when ILS itself serves TLS (Settings.tls_certfile / tls_keyfile).
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def create_app(
@@ -62,7 +64,7 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
-    for module in (health, auth, orders, qc):
+    for module in (health, auth, orders, qc, security):
         app.include_router(module.router)
 
     @app.middleware("http")
@@ -77,6 +79,8 @@ def create_app(
             response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if settings.tls_certfile and settings.tls_keyfile:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     return app

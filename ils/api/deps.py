@@ -30,6 +30,7 @@ def bearer_token(request: Request) -> str:
 
 
 async def current_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """The caller, from an ILS access token or an SSO bearer JWT (ils/services/sso.py)."""
     principal: Principal = await runtime.identity.authenticate(
         bearer_token(request), runtime.clock()
     )
@@ -38,3 +39,19 @@ async def current_principal(request: Request, runtime: RuntimeDep) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def enrolling_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """Like ``current_principal`` but also accepts a session that may only enrol MFA."""
+    principal: Principal = await runtime.identity.authenticate(
+        bearer_token(request), runtime.clock(), allow_enrollment=True
+    )
+    request.state.principal = principal
+    return principal
+
+
+EnrollingPrincipal = Annotated[Principal, Depends(enrolling_principal)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""

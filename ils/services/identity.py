@@ -9,30 +9,57 @@ stalls the event loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
 from typing import Any
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ils.bus import Bus
 from ils.db import audit, identity, tenants
-from ils.db.database import Database
+from ils.db.database import Conn, Database
+from ils.db.identity import UserRow
 from ils.domain.access import Principal, Role, TenantKind, roles_for
+from ils.domain.mfa import mfa_required
 from ils.domain.password import password_issues
 from ils.errors import (
     Conflict,
     FieldIssue,
+    Forbidden,
     InvalidCredentials,
+    MfaRequired,
     NotFound,
     Unauthenticated,
     ValidationFailed,
 )
+from ils.services.login_guard import LoginGuard
+from ils.services.mfa import Mfa
+from ils.services.sso import Sso, looks_like_jwt
 from ils.settings import Settings
+
+FULL, ENROLLMENT = "full", "mfa_enrollment"
+
+
+class MfaEnrollmentRequired(Forbidden):
+    code = "mfa-enrollment-required"
+    title = "Enrol MFA before using ILS"
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (ils/domain/data/common_passwords.txt)."""
+    text = resources.files("ils.domain.data").joinpath("common_passwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line and not line.startswith("#")
+    )
+
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
@@ -42,6 +69,7 @@ class TokenPair:
     access_token: str
     refresh_token: str
     expires_in: int
+    scope: str = FULL
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +77,7 @@ class TokenPair:
             "token_type": "bearer",
             "expires_in": self.expires_in,
             "refresh_token": self.refresh_token,
+            "scope": self.scope,
         }
 
 
@@ -64,9 +93,12 @@ def normalise_email(email: str, pointer: str = "/email") -> str:
 
 
 class Identity:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, bus: Bus | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.guard = LoginGuard(bus, settings)
+        self.mfa = Mfa(db, settings)
+        self.sso = Sso(db)
         self.hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_kib,
@@ -77,7 +109,7 @@ class Identity:
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 
     async def hash_password(self, password: str, pointer: str = "/password") -> str:
-        issues = password_issues(password, pointer)
+        issues = password_issues(password, pointer, common_passwords())
         if issues:
             raise ValidationFailed(issues)
         return await asyncio.to_thread(self.hasher.hash, password)
@@ -187,27 +219,78 @@ class Identity:
             "created_at": now,
         }
 
-    async def login(self, email: str, password: str, now: datetime) -> TokenPair:
-        async with self.db.connection() as conn:
-            user = await identity.user_by_email(conn, email.strip())
+    async def login(
+        self,
+        email: str,
+        password: str,
+        now: datetime,
+        totp: str | None = None,
+        address: str = "",
+    ) -> TokenPair:
+        """Password, then (when on) the second factor; failures count towards a lockout."""
+        await self.guard.check(email, address)
+        user = None
+        if _EMAIL.match(email.strip()):  # anything else (NUL, lookalikes) is simply unknown
+            async with self.db.connection() as conn:
+                user = await identity.user_by_email(conn, email.strip())
         ok = await self._verify(user.password_hash if user else self._dummy_hash, password)
         if user is None or not ok or user.disabled:
-            if user is not None:
-                async with self.db.transaction() as conn:
-                    await audit.record(
-                        conn, user.tenant_id, now, user.id, "auth.login_failed", user.id
-                    )
+            await self._failed(user, email, address, now, "auth.login_failed")
             raise InvalidCredentials()
+        if user.mfa_enabled and not totp:
+            async with self.db.transaction() as conn:
+                await audit.record(conn, user.tenant_id, now, user.id, "auth.mfa_required", user.id)
+            raise MfaRequired("send the code from your authenticator app (or a recovery code)")
+        new_hash = None
         if self.hasher.check_needs_rehash(user.password_hash):
             new_hash = await asyncio.to_thread(self.hasher.hash, password)
-        else:
-            new_hash = None
         async with self.db.transaction() as conn:
-            if new_hash:
-                await identity.update_password_hash(conn, user.id, new_hash)
-            pair = await self._new_session(conn, user.id, user.tenant_id, str(uuid.uuid4()), now)
-            await audit.record(conn, user.tenant_id, now, user.id, "auth.login", user.id)
+            method = None
+            if user.mfa_enabled:
+                method = await self.mfa.second_factor(conn, user, totp or "", now)
+            if user.mfa_enabled and method is None:
+                pair = None
+            else:
+                pair = await self._signed_in(conn, user, new_hash, method, now)
+        if pair is None:
+            await self._failed(user, email, address, now, "auth.mfa_failed")
+            raise MfaRequired("the one-time code is not valid")
+        await self.guard.succeeded(email)
         return pair
+
+    async def _signed_in(
+        self, conn: Conn, user: UserRow, new_hash: str | None, method: str | None, now: datetime
+    ) -> TokenPair:
+        scope = FULL
+        if not user.mfa_enabled and mfa_required(user.role, user.tenant_settings):
+            created = user.created_at or now
+            if now >= created + timedelta(days=self.settings.mfa_grace_days):
+                scope = ENROLLMENT
+        if new_hash:
+            await identity.update_password_hash(conn, user.id, new_hash)
+        pair = await self._new_session(conn, user.id, user.tenant_id, str(uuid.uuid4()), now, scope)
+        details: dict[str, Any] = {"mfa": method, "scope": scope}
+        await audit.record(conn, user.tenant_id, now, user.id, "auth.login", user.id, details)
+        return pair
+
+    async def _failed(
+        self, user: UserRow | None, email: str, address: str, now: datetime, action: str
+    ) -> None:
+        locked = await self.guard.failed(email, address)
+        if user is None:
+            return  # no tenant to hold the row: an unknown email is only rate-limited
+        async with self.db.transaction() as conn:
+            await audit.record(conn, user.tenant_id, now, user.id, action, user.id)
+            if locked:
+                await audit.record(
+                    conn,
+                    user.tenant_id,
+                    now,
+                    None,
+                    "auth.locked_out",
+                    user.id,
+                    {"lockout_s": self.settings.lockout_s},
+                )
 
     async def _new_session(
         self,
@@ -216,6 +299,7 @@ class Identity:
         tenant_id: str,
         family_id: str,
         now: datetime,
+        scope: str = FULL,
     ) -> TokenPair:
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         await identity.insert_session(
@@ -229,8 +313,9 @@ class Identity:
             now + timedelta(seconds=self.settings.access_token_ttl_s),
             now + timedelta(seconds=self.settings.refresh_token_ttl_s),
             now,
+            scope,
         )
-        return TokenPair(access, refresh, self.settings.access_token_ttl_s)
+        return TokenPair(access, refresh, self.settings.access_token_ttl_s, scope)
 
     async def refresh(self, refresh_token: str, now: datetime) -> TokenPair:
         """Rotate: the old pair stops working; a reused refresh token revokes the whole family."""
@@ -259,7 +344,7 @@ class Identity:
         async with self.db.transaction() as conn:
             await identity.mark_rotated(conn, str(row["id"]), now)
             return await self._new_session(
-                conn, str(row["user_id"]), str(row["tenant_id"]), family_id, now
+                conn, str(row["user_id"]), str(row["tenant_id"]), family_id, now, row["scope"]
             )
 
     async def logout(self, principal: Principal, now: datetime, everywhere: bool = False) -> None:
@@ -278,11 +363,20 @@ class Identity:
                 principal.user_id,
             )
 
-    async def authenticate(self, access_token: str, now: datetime) -> Principal:
+    async def authenticate(
+        self, access_token: str, now: datetime, allow_enrollment: bool = False
+    ) -> Principal:
+        """The principal of an ILS access token or of an SSO bearer JWT."""
+        if looks_like_jwt(access_token):
+            return await self.sso.principal(access_token, now)
         async with self.db.connection() as conn:
             row = await identity.session_by_access(conn, token_hash(access_token), now)
         if row is None:
             raise Unauthenticated("the access token is not valid or has expired")
+        if row.scope != FULL and not allow_enrollment:
+            raise MfaEnrollmentRequired(
+                "your role must use MFA: POST /api/auth/mfa/enroll, then /api/auth/mfa/confirm"
+            )
         return Principal(
             user_id=row.user_id,
             tenant_id=row.tenant_id,

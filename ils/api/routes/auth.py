@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ils.api.deps import CurrentPrincipal, RuntimeDep
+from ils.api.deps import CurrentPrincipal, EnrollingPrincipal, RuntimeDep, client_address
 from ils.domain.access import Permission
 
 router = APIRouter(prefix="/api", tags=["identity"])
@@ -26,6 +26,19 @@ class TokenOut(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
     refresh_token: str
+    #: "mfa_enrollment": the session may only enrol MFA (the role requires it).
+    scope: Literal["full", "mfa_enrollment"] = "full"
+
+
+class EnrollOut(BaseModel):
+    secret: str
+    otpauth_uri: str
+    recovery_codes: list[str]
+
+
+class ConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    totp: str = Field(min_length=6, max_length=16)
 
 
 class RefreshIn(BaseModel):
@@ -63,9 +76,11 @@ class UserOut(BaseModel):
 
 
 @router.post("/auth/login", response_model=TokenOut)
-async def login(body: LoginIn, runtime: RuntimeDep) -> dict[str, Any]:
-    """Exchange email and password for an access token and a refresh token."""
-    pair = await runtime.identity.login(body.email, body.password, runtime.clock())
+async def login(body: LoginIn, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    """Exchange email, password (and a TOTP or recovery code when MFA is on) for tokens."""
+    pair = await runtime.identity.login(
+        body.email, body.password, runtime.clock(), body.totp, client_address(request)
+    )
     return pair.as_dict()
 
 
@@ -78,7 +93,7 @@ async def refresh(body: RefreshIn, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.post("/auth/logout", status_code=204, response_class=Response)
 async def logout(
-    principal: CurrentPrincipal, runtime: RuntimeDep, body: LogoutIn | None = None
+    principal: EnrollingPrincipal, runtime: RuntimeDep, body: LogoutIn | None = None
 ) -> Response:
     """End this session at once (or every session of the user with ``everywhere``)."""
     everywhere = bool(body and body.everywhere)
@@ -87,7 +102,7 @@ async def logout(
 
 
 @router.get("/me", response_model=MeOut)
-async def me(principal: CurrentPrincipal) -> dict[str, Any]:
+async def me(principal: EnrollingPrincipal) -> dict[str, Any]:
     """Who the token belongs to, and what they may do."""
     return {
         "user_id": principal.user_id,
@@ -108,3 +123,18 @@ async def create_user(
     return await runtime.identity.create_user(
         principal, body.email, body.password, body.role, runtime.clock()
     )
+
+
+@router.post("/auth/mfa/enroll", response_model=EnrollOut)
+async def mfa_enroll(principal: EnrollingPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+    """A new TOTP secret and one-time recovery codes (shown once); MFA is on after confirm."""
+    return await runtime.identity.mfa.enroll(principal, runtime.clock())
+
+
+@router.post("/auth/mfa/confirm", status_code=204, response_class=Response)
+async def mfa_confirm(
+    body: ConfirmIn, principal: EnrollingPrincipal, runtime: RuntimeDep
+) -> Response:
+    """Turn MFA on with a first code from the authenticator app."""
+    await runtime.identity.mfa.confirm(principal, body.totp, runtime.clock())
+    return Response(status_code=204)
