@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from ils.bus import Bus
 from ils.db.database import Database
 from ils.db.migrate import migrate
-from ils.services.dispensing import Dispensing
+from ils.services.forecasting import Forecasting
 from ils.services.identity import Identity
+from ils.services.labour import Labour
 from ils.services.orders import Orders
 from ils.services.ports import Clock, Gateways, Publisher, utc_now
 from ils.services.quality import Quality
@@ -30,14 +31,16 @@ class Runtime:
 
     identity: Identity = field(init=False)
     orders: Orders = field(init=False)
-    dispensing: Dispensing = field(init=False)
+    forecasting: Forecasting = field(init=False)
+    labour: Labour = field(init=False)
     remakes: Remakes = field(init=False)
     quality: Quality = field(init=False)
 
     def __post_init__(self) -> None:
         self.identity = Identity(self.db, self.settings, self.bus)
         self.orders = Orders(self.db, self.publisher)
-        self.dispensing = Dispensing(self.db, self.clock)
+        self.forecasting = Forecasting(self.db, self.gateways.forecasts, self.clock)
+        self.labour = Labour(self.forecasting)
         self.remakes = Remakes(self.db, self.publisher, self.orders, self.settings)
         self.quality = Quality(self.db, self.publisher)
 
@@ -61,6 +64,5 @@ class Runtime:
         return cls(settings, db, Bus.connect(settings), gateways or Gateways(), clock)
 
     async def close(self) -> None:
-        await self.dispensing.close()
         await self.bus.close()
         await self.db.close()

@@ -6,9 +6,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ils.domain.event import StoredEvent
+
+if TYPE_CHECKING:
+    from ils.services.forecast_model import Forecaster
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,14 @@ class Gateways:
     """
 
     publisher: Publisher = field(default_factory=NullPublisher)
+    forecasts: Forecaster = field(default_factory=lambda: _in_process_forecaster())
+
+
+def _in_process_forecaster() -> Forecaster:
+    """Imported on first use: the forecasting stack (statsmodels) is heavy to import."""
+    from ils.services.forecast_model import InProcessForecaster
+
+    return InProcessForecaster()
 
 
 async def publish_committed(publisher: Publisher, events: Sequence[StoredEvent]) -> None:
