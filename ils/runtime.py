@@ -16,6 +16,7 @@ from ils.services.identity import Identity
 from ils.services.labour import Labour
 from ils.services.orders import Orders
 from ils.services.ports import Clock, Gateways, Publisher, utc_now
+from ils.services.metrics import Metrics
 from ils.services.quality import Quality
 from ils.services.remakes import Remakes
 from ils.settings import Settings
@@ -35,6 +36,7 @@ class Runtime:
     labour: Labour = field(init=False)
     remakes: Remakes = field(init=False)
     quality: Quality = field(init=False)
+    metrics: Metrics = field(init=False)
 
     def __post_init__(self) -> None:
         self.identity = Identity(self.db, self.settings, self.bus)
@@ -43,6 +45,7 @@ class Runtime:
         self.labour = Labour(self.forecasting)
         self.remakes = Remakes(self.db, self.publisher, self.orders, self.settings)
         self.quality = Quality(self.db, self.publisher)
+        self.metrics = Metrics(self.db, self.clock)
 
     @property
     def publisher(self) -> Publisher:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ils.db import rollups
 from ils.db.database import Conn
 from ils.domain.event import NewEvent, StoredEvent, Topic
 
@@ -56,6 +57,7 @@ async def append(conn: Conn, tenant_id: str, events: list[NewEvent]) -> list[Sto
         [e.data for e in events],
         [e.occurred_at for e in events],
     )
+    await rollups.add(conn, tenant_id, events)  # analytics rollups, same transaction
     return [
         StoredEvent(tenant_id, seq, e.type, e.topic, e.occurred_at, e.data, e.order_id)
         for seq, e in zip(seqs, events, strict=True)

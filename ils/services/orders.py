@@ -71,6 +71,7 @@ def order_summary(row: dict[str, Any]) -> dict[str, Any]:
         "lims_job_id": row["lims_job_id"],
         "version": row["version"],
         "updated_at": row["updated_at"].isoformat(),
+        "created_at": row["created_at"].isoformat(),  # cycle time in the analytics rollups
     }
 
 

@@ -1,5 +1,5 @@
 -- Quality engineering (inspections, QA failures, RCA, SPC), alerts, analytics rollups, the
--- per-lab cost model and price lists, and station passes (labour minutes per job and station).
+-- per-lab cost model and price lists.
 
 -- Final inspections judged by ILS against ANSI Z80.1 (from the API or a LIMS job.inspection).
 CREATE TABLE qc_inspections (
@@ -139,16 +139,20 @@ CREATE TABLE price_lists (
 CREATE UNIQUE INDEX price_lists_key
     ON price_lists (lab_id, COALESCE(practice_id, '00000000-0000-0000-0000-000000000000'::uuid), product);
 
--- Labour booked on a job at a station (one row per finished station pass).
-CREATE TABLE station_passes (
-    lab_id       uuid NOT NULL REFERENCES tenants(id),
-    order_id     uuid NOT NULL REFERENCES orders(id),
-    station      text NOT NULL,
-    minutes      double precision NOT NULL CHECK (minutes >= 0),
-    finished_at  timestamptz NOT NULL
-);
-CREATE INDEX station_passes_lab ON station_passes (lab_id, finished_at);
-CREATE INDEX station_passes_order ON station_passes (order_id);
-
--- KPI cohorts read events of one type over a period (shipments, breakages).
-CREATE INDEX events_tenant_type_time ON events (tenant_id, type, occurred_at);
+-- Reads of the KPI cohorts: shipments and cancellations by time, due dates, remakes, and the
+-- LIMS station history (0006) by job and by finish time.
+CREATE INDEX events_shipped ON events (tenant_id, occurred_at)
+    WHERE type = 'order.status_changed' AND (payload ->> 'to') = 'shipped';
+CREATE INDEX events_cancelled ON events (tenant_id, occurred_at)
+    WHERE type = 'order.status_changed' AND (payload ->> 'to') = 'cancelled';
+CREATE INDEX orders_lab_due ON orders (lab_id, due_date);
+CREATE INDEX orders_remake_of ON orders (remake_of) WHERE remake_of IS NOT NULL;
+CREATE INDEX order_issues_remake ON order_issues (remake_order_id) WHERE remake_order_id IS NOT NULL;
+DO $$
+BEGIN
+    IF to_regclass('station_movements') IS NOT NULL THEN
+        CREATE INDEX station_movements_job ON station_movements (lab_id, job_id, n);
+        CREATE INDEX station_movements_done ON station_movements (lab_id, occurred_at)
+            WHERE status = 'done';
+    END IF;
+END $$;
