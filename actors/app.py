@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
 
+from actors.gateways import gateways_factory
 from ils.api.app import create_app
 from ils.settings import Settings
 
@@ -26,7 +27,7 @@ def build_api(args: dict[str, Any] | None = None) -> Application:
     settings = settings_from_args(args)
 
     def builder() -> FastAPI:  # Serve recognises a builder only by inspect.isfunction
-        return create_app(settings)
+        return create_app(settings, gateways_factory)
 
     @serve.deployment(name="api", max_ongoing_requests=64, ray_actor_options={"num_cpus": 0})
     @serve.ingress(builder)
