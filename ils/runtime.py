@@ -12,12 +12,15 @@ from ils.bus import Bus
 from ils.db.database import Database
 from ils.db.migrate import migrate
 from ils.services.forecasting import Forecasting
+from ils.services.dcs_interop import DcsInterop
 from ils.services.identity import Identity
+from ils.services.lims import LabLims
 from ils.services.labour import Labour
 from ils.services.orders import Orders
 from ils.services.ports import Clock, Gateways, Publisher, utc_now
 from ils.services.metrics import Metrics
 from ils.services.quality import Quality
+from ils.services.relay import Relay
 from ils.services.remakes import Remakes
 from ils.settings import Settings
 
@@ -32,6 +35,9 @@ class Runtime:
 
     identity: Identity = field(init=False)
     orders: Orders = field(init=False)
+    lims: LabLims = field(init=False)
+    relay: Relay = field(init=False)
+    dcs: DcsInterop = field(init=False)
     forecasting: Forecasting = field(init=False)
     labour: Labour = field(init=False)
     remakes: Remakes = field(init=False)
@@ -41,6 +47,9 @@ class Runtime:
     def __post_init__(self) -> None:
         self.identity = Identity(self.db, self.settings, self.bus)
         self.orders = Orders(self.db, self.publisher)
+        self.lims = LabLims(self.db, self.settings)
+        self.relay = Relay(self.db, self.publisher, self.settings, self.clock)
+        self.dcs = DcsInterop(self.db, self.orders)
         self.forecasting = Forecasting(self.db, self.gateways.forecasts, self.clock)
         self.labour = Labour(self.forecasting)
         self.remakes = Remakes(self.db, self.publisher, self.orders, self.settings)
@@ -67,5 +76,6 @@ class Runtime:
         return cls(settings, db, Bus.connect(settings), gateways or Gateways(), clock)
 
     async def close(self) -> None:
+        await self.relay.close()
         await self.bus.close()
         await self.db.close()

@@ -13,7 +13,18 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from ils.api import problems
-from ils.api.routes import analytics, auth, forecast, health, metrics, orders, qc, security
+from ils.api.routes import (
+    analytics,
+    auth,
+    dcs,
+    forecast,
+    health,
+    lims,
+    metrics,
+    orders,
+    qc,
+    security,
+)
 from ils.errors import PayloadTooLarge
 from ils.runtime import Runtime
 from ils.services.ports import Gateways
@@ -64,7 +75,7 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
-    for module in (health, auth, orders, qc, security, forecast, metrics, analytics):
+    for module in (health, auth, orders, qc, security, forecast, metrics, analytics, dcs, lims):
         app.include_router(module.router)
 
     @app.middleware("http")

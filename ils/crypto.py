@@ -1,0 +1,55 @@
+"""Secrets at rest: ``seal`` / ``unseal`` with AES-256-GCM under a key derived from the settings.
+
+The key is HKDF-SHA256 over ``settings.secret_key`` (or, in development when it is empty, over
+the absolute data directory, as Settings documents). A sealed value is ``v1.<base64url(nonce ||
+ciphertext+tag)>``: the version prefix lets a later key (rotation, a KMS) sit beside this one.
+The ``cryptography`` package does the cryptography; this module only fixes the format.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from ils.settings import Settings
+
+VERSION = "v1"
+_INFO = b"ils seal v1"
+_NONCE_BYTES = 12
+
+
+class SealBroken(ValueError):
+    """A sealed value that this key cannot open (wrong key, tampered, or not a sealed value)."""
+
+
+def _key(settings: Settings) -> bytes:
+    secret = settings.secret_key.get_secret_value().encode()
+    if not secret:
+        secret = f"ils-development:{settings.data_dir.resolve()}".encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret)
+
+
+def seal(settings: Settings, plaintext: str) -> str:
+    """Encrypt and authenticate ``plaintext``; every call uses a fresh random nonce."""
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = AESGCM(_key(settings)).encrypt(nonce, plaintext.encode(), VERSION.encode())
+    return f"{VERSION}." + base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+
+def unseal(settings: Settings, token: str) -> str:
+    """The plaintext of a value made by :func:`seal`; :class:`SealBroken` if it cannot be opened."""
+    version, _, body = token.partition(".")
+    if version != VERSION or not body:
+        raise SealBroken("not a sealed value of a known version")
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+        plain = AESGCM(_key(settings)).decrypt(nonce, sealed, VERSION.encode())
+    except (InvalidTag, ValueError) as exc:
+        raise SealBroken("the sealed value does not open with this key") from exc
+    return plain.decode()
