@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ils.bus import Bus
 from ils.db.database import Database
 from ils.db.migrate import migrate
+from ils.services.dispensing import Dispensing
 from ils.services.forecasting import Forecasting
 from ils.services.dcs_interop import DcsInterop
 from ils.services.identity import Identity
@@ -35,6 +36,7 @@ class Runtime:
 
     identity: Identity = field(init=False)
     orders: Orders = field(init=False)
+    dispensing: Dispensing = field(init=False)
     lims: LabLims = field(init=False)
     relay: Relay = field(init=False)
     dcs: DcsInterop = field(init=False)
@@ -47,6 +49,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.identity = Identity(self.db, self.settings, self.bus)
         self.orders = Orders(self.db, self.publisher)
+        self.dispensing = Dispensing(self.db, self.clock)
         self.lims = LabLims(self.db, self.settings)
         self.relay = Relay(self.db, self.publisher, self.settings, self.clock)
         self.dcs = DcsInterop(self.db, self.orders)
@@ -76,6 +79,7 @@ class Runtime:
         return cls(settings, db, Bus.connect(settings), gateways or Gateways(), clock)
 
     async def close(self) -> None:
+        await self.dispensing.close()
         await self.relay.close()
         await self.bus.close()
         await self.db.close()

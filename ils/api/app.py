@@ -16,7 +16,9 @@ from ils.api import problems
 from ils.api.routes import (
     analytics,
     auth,
+    catalog,
     dcs,
+    dispensing,
     forecast,
     health,
     lims,
@@ -75,7 +77,20 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
-    for module in (health, auth, orders, qc, security, forecast, metrics, analytics, dcs, lims):
+    for module in (
+        health,
+        auth,
+        orders,
+        catalog,
+        dispensing,
+        qc,
+        security,
+        forecast,
+        metrics,
+        analytics,
+        dcs,
+        lims,
+    ):
         app.include_router(module.router)
 
     @app.middleware("http")

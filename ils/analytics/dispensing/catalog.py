@@ -158,14 +158,21 @@ def upsert(catalog: Mapping[str, Product], raws: Iterable[Mapping[str, Any]]) ->
     return merged
 
 
+def query_words(query: str) -> list[str]:
+    """The lower-case words of a catalog query (each must occur in a product's search text)."""
+    return [w for w in re.split(r"\W+", query.lower()) if w]
+
+
+def search_text(product: Product) -> str:
+    """What a query word is matched against: SKU, name, design, material, type and coatings."""
+    p = product
+    return " ".join((p.sku, p.name, p.design, p.material, p.lens_type, *sorted(p.coatings))).lower()
+
+
 def search(products: Iterable[Product], query: str, limit: int = 50) -> list[Product]:
     """Products whose name, design, material, coatings, type or SKU contain every query word."""
-    words = [w for w in re.split(r"\W+", query.lower()) if w]
-    hits = []
-    for p in products:
-        text = " ".join((p.sku, p.name, p.design, p.material, p.lens_type, *p.coatings)).lower()
-        if all(w in text for w in words):
-            hits.append(p)
+    words = query_words(query)
+    hits = [p for p in products if all(w in search_text(p) for w in words)]
     return sorted(hits, key=lambda p: (p.price, p.sku))[:limit]
 
 

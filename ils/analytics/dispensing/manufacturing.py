@@ -5,6 +5,7 @@ Rates are counts over jobs with a Jeffreys 95% interval. Where a
 configuration has fewer than ``min_jobs`` jobs in the band, the estimate backs off to coarser
 groups (configuration in every band, then type + material in the band, then type in the band) and
 says which; where even the coarsest group is thin, there is no rate and no ranking adjustment.
+An outcome the lab does not record (``outcomes`` of ``fit``) gets no rate at all, never 0%.
 """
 
 from __future__ import annotations
@@ -103,16 +104,23 @@ def _keys(config: Configuration, band: str) -> tuple[tuple[object, ...], ...]:
 class ManufacturingModel:
     """Fitted from the lab's outcomes; answers ``estimate(configuration, band)``."""
 
-    def __init__(self, min_jobs: int = 30) -> None:
+    def __init__(self, min_jobs: int = 30, outcomes: tuple[str, ...] = OUTCOMES) -> None:
         self.min_jobs = min_jobs
+        self.outcomes: tuple[str, ...] = tuple(o for o in OUTCOMES if o in outcomes)
         self._groups: dict[tuple[object, ...], _Group] = defaultdict(_Group)
         self._baseline: dict[str, _Group] = defaultdict(_Group)
         self._memo: dict[tuple[Configuration, str], OutcomeEstimate] = {}
         self._columns: dict[tuple[int, str], tuple[object, dict[str, npt.NDArray[np.float64]]]] = {}
 
     @classmethod
-    def fit(cls, history: Iterable[JobOutcome], min_jobs: int = 30) -> ManufacturingModel:
-        model = cls(min_jobs)
+    def fit(
+        cls,
+        history: Iterable[JobOutcome],
+        min_jobs: int = 30,
+        outcomes: tuple[str, ...] = OUTCOMES,
+    ) -> ManufacturingModel:
+        """``outcomes``: those the history records (without breakage records: no breakage)."""
+        model = cls(min_jobs, outcomes)
         for job in history:
             band = power_band(job.max_power)
             groups = [model._groups[k] for k in _keys(job.configuration, band)]
@@ -133,7 +141,7 @@ class ManufacturingModel:
         group = self._baseline.get(lens_type)
         if group is None or group.jobs < self.min_jobs:
             return None
-        return {o: Rate(group.events[o], group.jobs) for o in OUTCOMES}
+        return {o: Rate(group.events[o], group.jobs) for o in self.outcomes}
 
     def estimate(self, config: Configuration, band: str) -> OutcomeEstimate:
         memo = self._memo.get((config, band))
@@ -145,7 +153,7 @@ class ManufacturingModel:
         for level, key in zip(LEVELS, _keys(config, band), strict=True):
             group = self._groups.get(key)
             if group is not None and group.jobs >= self.min_jobs:
-                rates = {o: Rate(group.events[o], group.jobs) for o in OUTCOMES}
+                rates = {o: Rate(group.events[o], group.jobs) for o in self.outcomes}
                 lead = np.asarray(group.lead_times) if group.lead_times else None
                 return OutcomeEstimate(
                     level,
@@ -167,7 +175,7 @@ class ManufacturingModel:
         base = self.baseline(config[0])
         if not estimate.known or base is None or estimate.level == "type+band":
             return {}
-        return {o: estimate.rates[o].rate - base[o].rate for o in OUTCOMES}
+        return {o: estimate.rates[o].rate - base[o].rate for o in self.outcomes}
 
     def excess_columns(
         self, configurations: tuple[Configuration, ...], band: str
@@ -177,7 +185,7 @@ class ManufacturingModel:
         cached = self._columns.get(key)
         if cached is not None and cached[0] is configurations:
             return cached[1]
-        columns = {o: np.zeros(len(configurations)) for o in OUTCOMES}
+        columns = {o: np.zeros(len(configurations)) for o in self.outcomes}
         for i, config in enumerate(configurations):
             for outcome, value in self.excess(config, band).items():
                 columns[outcome][i] = value

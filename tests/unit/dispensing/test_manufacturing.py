@@ -47,3 +47,12 @@ def test_excess_compares_a_design_with_its_lens_type() -> None:
     excess_a = model.excess(CONFIG_A, "0-2D")
     excess_b = model.excess(("progressive", "1.60", "B", ("ar",)), "0-2D")
     assert np.isclose(excess_a["breakage"], 0.1) and np.isclose(excess_b["breakage"], -0.1)
+
+
+def test_an_outcome_the_lab_does_not_record_gets_no_rate_at_all() -> None:
+    model = ManufacturingModel.fit(jobs(100, 10), min_jobs=30, outcomes=("remake", "non_adapt"))
+    estimate = model.estimate(CONFIG_A, "0-2D")
+    assert set(estimate.rates) == {"remake", "non_adapt"}
+    assert estimate.rates["non_adapt"].events == 5
+    assert "breakage" not in model.excess(CONFIG_A, "0-2D")
+    assert set(model.excess_columns((CONFIG_A,), "0-2D")) == {"remake", "non_adapt"}
