@@ -243,4 +243,14 @@ async def test_settings_roles_and_live_orders(
     assert sources["lens_mix"]["mix"] == {"progressive": 1.0}
     assert staffing["labour_minutes_per_order"]["surfacing"] == 9.0
     assert staffing["labour_minutes_per_order"]["tinting"] == 0.0  # no tinted job
+
     await settle(runtime)
+    before = await get(client, world, "/api/ai/demand-forecast?days=1")
+    refit = await client.post("/api/ai/demand-forecast/refit", headers=world.lab.auth)
+    assert refit.status_code == 202, refit.text
+    assert "refit is running" in refit.json()["model"]["detail"]
+    await settle(runtime)
+    after = await get(client, world, "/api/ai/demand-forecast?days=1")
+    assert after["model"]["selected_at"] > before["model"]["selected_at"]
+    refused = await client.post("/api/ai/demand-forecast/refit", headers=world.practice.auth)
+    assert refused.status_code == 403
