@@ -21,6 +21,7 @@ from ils.services.orders import Orders
 from ils.services.ports import Clock, Gateways, Publisher, utc_now
 from ils.services.metrics import Metrics
 from ils.services.quality import Quality
+from ils.services.spc import ControlPoints
 from ils.services.relay import Relay
 from ils.services.remakes import Remakes
 from ils.settings import Settings
@@ -45,6 +46,7 @@ class Runtime:
     remakes: Remakes = field(init=False)
     quality: Quality = field(init=False)
     metrics: Metrics = field(init=False)
+    spc: ControlPoints = field(init=False)
 
     def __post_init__(self) -> None:
         self.identity = Identity(self.db, self.settings, self.bus)
@@ -58,6 +60,7 @@ class Runtime:
         self.remakes = Remakes(self.db, self.publisher, self.orders, self.settings)
         self.quality = Quality(self.db, self.publisher)
         self.metrics = Metrics(self.db, self.clock)
+        self.spc = ControlPoints(self.db, self.publisher)
 
     @property
     def publisher(self) -> Publisher:

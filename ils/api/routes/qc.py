@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from ils.api.deps import CurrentPrincipal, RuntimeDep
 from ils.domain.rca import RcaCategory, RcaStatus
@@ -82,6 +82,46 @@ class ActionIn(BaseModel):
 class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     failure_ids: list[UUID] = Field(min_length=1, max_length=200)
+
+
+Number = Annotated[float, Field(allow_inf_nan=False)]
+Subgroup = Annotated[list[Number], Field(min_length=2, max_length=10)]
+Points = Annotated[list[Number] | list[Subgroup], Field(min_length=1, max_length=1000)]
+
+
+class ControlPointIn(BaseModel):
+    """A measured characteristic with its specification limits and chart type."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    unit: Annotated[str, Field(min_length=1, max_length=20)]
+    chart: Literal["imr", "xbar_r"] = "imr"
+    subgroup_size: int = Field(default=5, ge=2, le=10)
+    station: Station | None = None
+    lsl: float | None = None
+    usl: float | None = None
+    target: float | None = None
+    baseline: Points | None = None
+
+    @model_validator(mode="after")
+    def _spec_in_order(self) -> ControlPointIn:
+        if self.lsl is not None and self.usl is not None and self.lsl >= self.usl:
+            raise ValueError("lsl must be below usl")
+        return self
+
+
+class BaselineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    baseline: Points
+
+
+class MeasurementsIn(BaseModel):
+    """Values (I-MR) or subgroups (X-bar/R), in the control point's unit."""
+
+    model_config = ConfigDict(extra="forbid")
+    values: Points
+    unit: str | None = Field(default=None, max_length=20)
+    measured_at: AwareDatetime | None = None
 
 
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -170,3 +210,46 @@ async def link_failures(
     return jsonable_encoder(
         await runtime.quality.link(principal, str(rca_id), ids, runtime.clock())
     )
+
+
+@router.post("/control-points", status_code=201)
+async def create_point(
+    body: ControlPointIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> Any:
+    """A control point; with a baseline, its control limits are computed at once."""
+    data = body.model_dump(mode="json")
+    return jsonable_encoder(await runtime.spc.create(principal, data, runtime.clock()))
+
+
+@router.get("/control-points")
+async def points(principal: CurrentPrincipal, runtime: RuntimeDep) -> Any:
+    return jsonable_encoder(await runtime.spc.all_points(principal))
+
+
+@router.get("/control-points/{point_id}")
+async def point(
+    point_id: UUID, principal: CurrentPrincipal, runtime: RuntimeDep, limit: Limit = 100
+) -> Any:
+    """The control point, its limits and its latest plotted measurements (oldest first)."""
+    return jsonable_encoder(await runtime.spc.get(principal, str(point_id), limit))
+
+
+@router.put("/control-points/{point_id}/baseline")
+async def set_baseline(
+    point_id: UUID, body: BaselineIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> Any:
+    """Recompute the control limits from a new baseline (phase I)."""
+    result = await runtime.spc.set_baseline(
+        principal, str(point_id), body.model_dump()["baseline"], runtime.clock()
+    )
+    return jsonable_encoder(result)
+
+
+@router.post("/control-points/{point_id}/measurements", status_code=201)
+async def measure(
+    point_id: UUID, body: MeasurementsIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> Any:
+    """Record measurements; each Nelson rule they break raises a process alert."""
+    data: dict[str, Any] = body.model_dump()
+    result = await runtime.spc.measure(principal, str(point_id), data, runtime.clock())
+    return jsonable_encoder(result)
