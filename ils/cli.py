@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     link = tenant.add_parser("link", help="let a practice order from a lab")
     link.add_argument("--lab", required=True)
     link.add_argument("--practice", required=True)
+    rotate = tenant.add_parser(
+        "rotate-webhook-secret", help="new LIMS webhook secret (the previous stays valid)"
+    )
+    rotate.add_argument("--tenant", required=True)
 
     audit = sub.add_parser("audit", help="the tamper-evident audit trail").add_subparsers(
         dest="audit_command", required=True
@@ -89,6 +93,16 @@ async def _migrate(settings: Settings) -> list[str]:
         services.stop()
 
 
+def _rotator(tenant_id: str) -> Any:
+    from ils.services.lims_inbound import rotate_webhook_secret
+
+    async def rotate(identity: Identity) -> Any:
+        secret = await rotate_webhook_secret(identity.db, tenant_id, utc_now())
+        return {"tenant_id": tenant_id, "webhook_secret": secret}
+
+    return rotate
+
+
 def _tenant(args: argparse.Namespace, settings: Settings) -> int:
     if args.tenant_command == "create":
 
@@ -98,6 +112,8 @@ def _tenant(args: argparse.Namespace, settings: Settings) -> int:
             )
 
         print(json.dumps(asyncio.run(_with_identity(settings, create))))
+    elif args.tenant_command == "rotate-webhook-secret":
+        print(json.dumps(asyncio.run(_with_identity(settings, _rotator(args.tenant)))))
     else:
 
         async def do_link(identity: Identity) -> Any:

@@ -16,6 +16,7 @@ from ils.services.forecasting import Forecasting
 from ils.services.dcs_interop import DcsInterop
 from ils.services.identity import Identity
 from ils.services.lims import LabLims
+from ils.services.lims_inbound import LimsInbound
 from ils.services.labour import Labour
 from ils.services.orders import Orders
 from ils.services.ports import Clock, Gateways, Publisher, utc_now
@@ -24,6 +25,7 @@ from ils.services.quality import Quality
 from ils.services.spc import ControlPoints
 from ils.services.relay import Relay
 from ils.services.remakes import Remakes
+from ils.services.stations import InProcessStations, Stations
 from ils.settings import Settings
 
 
@@ -46,6 +48,8 @@ class Runtime:
     remakes: Remakes = field(init=False)
     quality: Quality = field(init=False)
     metrics: Metrics = field(init=False)
+    stations: Stations = field(init=False)
+    lims_inbound: LimsInbound = field(init=False)
     spc: ControlPoints = field(init=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +64,9 @@ class Runtime:
         self.remakes = Remakes(self.db, self.publisher, self.orders, self.settings)
         self.quality = Quality(self.db, self.publisher)
         self.metrics = Metrics(self.db, self.clock)
+        station_port = self.gateways.stations or InProcessStations(self.db)
+        self.stations = Stations(self.db, station_port, self.publisher)
+        self.lims_inbound = LimsInbound(self.db, self.publisher, self.stations)
         self.spc = ControlPoints(self.db, self.publisher)
 
     @property

@@ -26,6 +26,8 @@ from ils.api.routes import (
     orders,
     qc,
     security,
+    stations,
+    webhooks,
 )
 from ils.errors import PayloadTooLarge
 from ils.runtime import Runtime
@@ -90,6 +92,8 @@ def create_app(
         analytics,
         dcs,
         lims,
+        stations,
+        webhooks,
     ):
         app.include_router(module.router)
 

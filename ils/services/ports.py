@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ils.domain.event import StoredEvent
 
@@ -56,6 +56,9 @@ class Gateways:
 
     publisher: Publisher = field(default_factory=NullPublisher)
     forecasts: Forecaster = field(default_factory=lambda: _in_process_forecaster())
+    #: Live station state (``ils.services.stations.StationsPort``); None: built in-process from
+    #: the runtime's database (``InProcessStations``).
+    stations: Any = None
 
 
 def _in_process_forecaster() -> Forecaster:

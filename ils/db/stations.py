@@ -1,0 +1,72 @@
+"""Station history (movements) and station resources of a lab."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ils.db.database import Conn
+
+INSERT_MOVEMENTS = """
+INSERT INTO station_movements (lab_id, station, job_id, status, sequence, occurred_at)
+SELECT $1, m.station, m.job_id, m.status, m.sequence, m.occurred_at
+FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[])
+    AS m(station, job_id, status, sequence, occurred_at)
+"""
+#: A station's history in commit order, over the look-back window before its latest movement.
+SELECT_MOVEMENTS = """
+SELECT station, job_id, status, sequence, occurred_at FROM station_movements
+WHERE lab_id = $1 AND station = $2
+  AND occurred_at >= (SELECT max(occurred_at) FROM station_movements
+                      WHERE lab_id = $1 AND station = $2) - make_interval(secs => $3)
+ORDER BY n
+"""
+UPSERT_RESOURCES = """
+INSERT INTO station_resources (lab_id, station, staff, machines, cross_trained, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (lab_id, station) DO UPDATE SET staff = EXCLUDED.staff,
+    machines = EXCLUDED.machines, cross_trained = EXCLUDED.cross_trained,
+    updated_at = EXCLUDED.updated_at
+"""
+SELECT_RESOURCES = """
+SELECT station, staff, machines, cross_trained, updated_at FROM station_resources
+WHERE lab_id = $1 ORDER BY station
+"""
+SELECT_STATION_RESOURCES = """
+SELECT station, staff, machines, cross_trained, updated_at FROM station_resources
+WHERE lab_id = $1 AND station = $2
+"""
+
+
+async def insert_movements(conn: Conn, lab_id: str, movements: list[dict[str, Any]]) -> None:
+    if not movements:
+        return
+    keys = ("station", "job_id", "status", "sequence", "occurred_at")
+    await conn.execute(INSERT_MOVEMENTS, lab_id, *[[m[k] for m in movements] for k in keys])
+
+
+async def movements(
+    conn: Conn, lab_id: str, station: str, lookback_s: float
+) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(SELECT_MOVEMENTS, lab_id, station, lookback_s)]
+
+
+async def upsert_resources(
+    conn: Conn,
+    lab_id: str,
+    station: str,
+    staff: int,
+    machines: int,
+    cross_trained: list[str],
+    now: datetime,
+) -> None:
+    await conn.execute(UPSERT_RESOURCES, lab_id, station, staff, machines, cross_trained, now)
+
+
+async def resources(conn: Conn, lab_id: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(SELECT_RESOURCES, lab_id)]
+
+
+async def station_resources(conn: Conn, lab_id: str, station: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(SELECT_STATION_RESOURCES, lab_id, station)
+    return dict(row) if row else None

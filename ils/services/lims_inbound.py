@@ -1,0 +1,359 @@
+"""LIMS webhook ingress: verify, read, de-duplicate and apply job events (API.md "LIMS").
+
+One webhook request is one transaction: it locks the lab's orders it names (in id order, before
+the tenants' heads, as every order writer does), claims the event ids (the primary key of
+``lims_webhook_events`` is the de-duplication), applies each fresh event with the pure
+:func:`ils.domain.lims_event.apply`, and writes the orders' new positions, the breakage and
+inspection records, the station movements, the events in both tenants' logs and one audit row
+for the request. After commit it publishes the events and feeds the station state.
+
+Decisions:
+
+- An event names its order by ``data.order_id`` (the order ILS sent). Its ``job_id`` is recorded
+  as the order's ``lims_job_id`` when the order has none yet (an event may arrive before the
+  relay records the LIMS's answer); a different ``job_id`` than the one recorded is a
+  ``job-mismatch`` problem. An unknown order, or another lab's, is ``unknown-job`` (404: never
+  reveal another tenant's order).
+- A problem result changes nothing and leaves no de-duplication row: the LIMS may resend it.
+- ``occurred_at`` is recorded but never checked against the clock (a simulator running faster
+  than real time stamps events in the future); only the signature timestamp is.
+- The audit row is one per request that recorded an event (applied or late), on the lab's
+  chain: each event id of the request with its outcome. Duplicates and problems change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ils.db import audit, events, lims_inbound, tenants
+from ils.db import stations as station_db
+from ils.db.database import Conn, Database
+from ils.domain.event import NewEvent, StoredEvent, Topic
+from ils.domain.lims_event import Effects, JobState, LimsEvent, Movement, apply, judge, parse_event
+from ils.domain.order_status import OrderState, OrderStatus
+from ils.domain.station import Station
+from ils.errors import (
+    Conflict,
+    FieldIssue,
+    IlsError,
+    MalformedRequest,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+from ils.lims.signature import DEFAULT_TOLERANCE_S, verify
+from ils.services.orders import order_summary
+from ils.services.ports import Publisher, publish_committed
+from ils.services.stations import Stations
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+MAX_BODY_BYTES = 1024 * 1024
+STATIONS = frozenset(s.value for s in Station)
+
+
+class UnknownJob(NotFound):
+    code = "unknown-job"
+    title = "No order of this lab matches the event"
+
+
+class JobMismatch(Conflict):
+    code = "job-mismatch"
+    title = "The order is linked to another LIMS job"
+
+
+@dataclass
+class Batch:
+    """What one webhook request changes, gathered in memory then written in bulk."""
+
+    lab_id: str
+    now: datetime
+    orders: dict[str, dict[str, Any]]
+    positions: dict[str, JobState] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)
+    new_events: list[NewEvent] = field(default_factory=list)
+    breakages: list[dict[str, Any]] = field(default_factory=list)
+    inspections: list[dict[str, Any]] = field(default_factory=list)
+    movements: list[Movement] = field(default_factory=list)
+
+    def position(self, order_id: str) -> JobState:
+        if order_id not in self.positions:
+            row = self.orders[order_id]
+            held = OrderStatus(row["held_from"]) if row["held_from"] else None
+            order = OrderState(OrderStatus(row["status"]), held)
+            station = Station(row["station"]) if row["station"] in STATIONS else None
+            self.positions[order_id] = JobState(order, station, row["lims_sequence"])
+        return self.positions[order_id]
+
+
+def read_body(body: bytes) -> list[LimsEvent] | LimsEvent:
+    """A single event, or the events of ``{"events": [...]}``; 422 naming every bad field."""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body must be at most {MAX_BODY_BYTES} bytes")
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedRequest("the body is not JSON") from None
+    if not isinstance(raw, dict) or "events" not in raw:
+        return parse_event(raw)
+    items = raw["events"]
+    issues = [FieldIssue(f"/{k}", "extra-forbidden", "unknown field") for k in raw if k != "events"]
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        issues.append(FieldIssue("/events", "batch-size", "1 to 500 events"))
+        raise ValidationFailed(issues)
+    parsed: list[LimsEvent] = []
+    for i, item in enumerate(items):
+        try:
+            parsed.append(parse_event(item, f"/events/{i}"))
+        except ValidationFailed as exc:
+            issues += exc.issues
+    if issues:
+        raise ValidationFailed(issues)
+    return parsed
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """One event's outcome: ``applied``, ``duplicate``, ``late``, or ``problem`` with its error."""
+
+    id: str
+    result: str
+    error: IlsError | None = None
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "result": self.result}
+        if self.result == "duplicate":
+            out["duplicate"] = True
+        if self.error is not None:
+            out["problem"] = self.error.problem()
+        return out
+
+
+class LimsInbound:
+    def __init__(self, db: Database, publisher: Publisher, stations: Stations) -> None:
+        self.db = db
+        self.publisher = publisher
+        self.stations = stations
+
+    async def receive(
+        self, lab_id: str, body: bytes, signature: str | None, now: datetime
+    ) -> dict[str, Any]:
+        """Verify and apply a webhook body; the response body (a problem raises)."""
+        await self.verify(lab_id, body, signature, now)
+        parsed = read_body(body)
+        if isinstance(parsed, LimsEvent):
+            (outcome,) = await self.ingest(lab_id, [parsed], now)
+            if outcome.error is not None:
+                raise outcome.error
+            return outcome.body()
+        return {"results": [r.body() for r in await self.ingest(lab_id, parsed, now)]}
+
+    async def verify(self, lab_id: str, body: bytes, signature: str | None, now: datetime) -> None:
+        async with self.db.connection() as conn:
+            tenant = await tenants.get(conn, lab_id)
+        keys: list[bytes] = []
+        if tenant is not None and tenant.kind == "lab":
+            found = (tenant.webhook_secret, tenant.webhook_secret_previous)
+            keys = [s.encode() for s in found if s]
+        verify(signature, body, keys, int(now.timestamp()), DEFAULT_TOLERANCE_S)
+
+    async def ingest(
+        self, lab_id: str, batch: Sequence[LimsEvent], now: datetime
+    ) -> list[EventResult]:
+        """Apply already-verified events in one transaction; one result per event, in order."""
+        async with self.db.transaction() as conn:
+            orders = await lims_inbound.lock_lab_orders(conn, lab_id, [e.order_id for e in batch])
+            work = Batch(lab_id, now, orders)
+            results: list[EventResult | None] = [None] * len(batch)
+            fresh: list[int] = []
+            seen: set[str] = set()
+            for i, event in enumerate(batch):
+                error = _refusal(event, orders.get(event.order_id))
+                if error is not None:
+                    results[i] = EventResult(event.id, "problem", error)
+                elif event.id in seen:
+                    results[i] = EventResult(event.id, "duplicate")
+                else:
+                    seen.add(event.id)
+                    fresh.append(i)
+            practices = {orders[batch[i].order_id]["practice_id"] for i in fresh}
+            await tenants.lock_heads(conn, [lab_id, *practices])
+            claimed = await lims_inbound.claim_events(
+                conn, lab_id, now, [_claim_row(batch[i]) for i in fresh]
+            )
+            for i in fresh:
+                event = batch[i]
+                outcome = self._apply(work, event) if event.id in claimed else "duplicate"
+                results[i] = EventResult(event.id, outcome)
+            done = [r for r in results if r is not None]
+            stored = await self._write(conn, work, done)
+        await publish_committed(self.publisher, stored)
+        await self.stations.after_commit(lab_id, work.movements, now, time.monotonic())
+        return done
+
+    def _apply(self, work: Batch, event: LimsEvent) -> str:
+        before = work.position(event.order_id)
+        after, effects = apply(before, event)
+        work.positions[event.order_id] = after
+        work.movements.extend(effects.movements)
+        row = work.orders[event.order_id]
+        if effects.outcome == "applied":
+            work.changed.add(event.order_id)
+            row["lims_job_id"] = row["lims_job_id"] or event.job_id
+            row["lims_sequence"] = after.sequence
+            if effects.status_changed or effects.station_changed:
+                self._move(work, row, before, after, effects, event)
+        self._record(work, row, event, effects)
+        return effects.outcome
+
+    @staticmethod
+    def _move(
+        work: Batch,
+        row: dict[str, Any],
+        before: JobState,
+        after: JobState,
+        effects: Effects,
+        event: LimsEvent,
+    ) -> None:
+        row["status"] = str(after.order.status)
+        row["held_from"] = str(after.order.held_from) if after.order.held_from else None
+        row["station"] = str(after.station) if after.station else None
+        if after.order.status is OrderStatus.COMPLETED and row["delivered_at"] is None:
+            row["delivered_at"] = event.occurred_at
+        row["updated_at"] = work.now
+        row["version"] += 1
+        source = {"source": "lims", "lims_event_id": event.id, "lims_event_type": event.type}
+        summary = order_summary(row)
+        if effects.status_changed:
+            data: dict[str, Any] = {"order": summary, "from": str(before.order.status)}
+            data |= {"to": row["status"], "reason": event.data.get("reason"), "by": source}
+            work.new_events.append(
+                NewEvent("order.status_changed", Topic.ORDERS, work.now, data, row["id"])
+            )
+        if effects.station_changed:
+            moved: dict[str, Any] = {"order": summary, "to_station": row["station"]}
+            moved |= {"from_station": str(before.station) if before.station else None}
+            moved |= {"by": source}
+            work.new_events.append(
+                NewEvent("order.station_changed", Topic.ORDERS, work.now, moved, row["id"])
+            )
+
+    @staticmethod
+    def _record(work: Batch, row: dict[str, Any], event: LimsEvent, effects: Effects) -> None:
+        base = {"id": str(uuid.uuid4()), "order_id": row["id"], "job_id": event.job_id}
+        base |= {"event_id": event.id, "occurred_at": event.occurred_at}
+        if effects.breakage is not None:
+            b = effects.breakage
+            record = base | {"station": str(b.station), "reason_code": b.reason_code}
+            record |= {"shift": b.shift, "restart_station": str(b.restart_station)}
+            work.breakages.append(record)
+            data = {k: v for k, v in record.items() if k != "occurred_at"}
+            data["occurred_at"] = event.occurred_at.isoformat()
+            work.new_events.append(
+                NewEvent("breakage.recorded", Topic.ORDERS, work.now, data, row["id"])
+            )
+        if effects.inspection is not None:
+            verdict = _verdict(row, effects.inspection.measured)
+            record = base | {"measured": effects.inspection.measured}
+            record |= {"lims_pass": effects.inspection.lims_pass, "verdict": verdict}
+            record["ils_pass"] = verdict["pass"] if verdict else None
+            work.inspections.append(record)
+            data = {k: v for k, v in record.items() if k not in ("occurred_at", "measured")}
+            data["occurred_at"] = event.occurred_at.isoformat()
+            work.new_events.append(
+                NewEvent("inspection.recorded", Topic.ORDERS, work.now, data, row["id"])
+            )
+
+    async def _write(
+        self, conn: Conn, work: Batch, results: list[EventResult]
+    ) -> list[StoredEvent]:
+        outcomes = [(r.id, r.result) for r in results if r.result in ("applied", "late")]
+        await lims_inbound.set_outcomes(conn, work.lab_id, outcomes)
+        await lims_inbound.update_positions(conn, [work.orders[o] for o in sorted(work.changed)])
+        await lims_inbound.insert_breakages(conn, work.lab_id, work.breakages)
+        await lims_inbound.insert_inspections(conn, work.lab_id, work.inspections)
+        await _insert_movements(conn, work.lab_id, work.movements)
+        stored = await _append_both(conn, work)
+        if outcomes:  # only a request that recorded something is audited
+            summary = {"events": [[r.id, r.result] for r in results]}
+            await audit.record(conn, work.lab_id, work.now, None, "lims.webhook", None, summary)
+        return stored
+
+
+async def _insert_movements(conn: Conn, lab_id: str, moves: list[Movement]) -> None:
+    rows = [
+        {
+            "station": str(m.station),
+            "job_id": m.job_id,
+            "status": m.status,
+            "sequence": m.sequence,
+            "occurred_at": m.occurred_at,
+        }
+        for m in moves
+    ]
+    await station_db.insert_movements(conn, lab_id, rows)
+
+
+async def _append_both(conn: Conn, work: Batch) -> list[StoredEvent]:
+    """The lab's log gets every event; each practice the events of its own orders."""
+    stored = await events.append(conn, work.lab_id, work.new_events)
+    by_practice: dict[str, list[NewEvent]] = {}
+    for event in work.new_events:
+        assert event.order_id is not None
+        practice = work.orders[event.order_id]["practice_id"]
+        by_practice.setdefault(practice, []).append(event)
+    for practice, new in sorted(by_practice.items()):
+        stored += await events.append(conn, practice, new)
+    return stored
+
+
+def _refusal(event: LimsEvent, row: dict[str, Any] | None) -> IlsError | None:
+    if row is None:
+        return UnknownJob(f"no order {event.order_id} of this lab")
+    if row["lims_job_id"] is not None and row["lims_job_id"] != event.job_id:
+        return JobMismatch(f"order {event.order_id} is LIMS job {row['lims_job_id']}")
+    return None
+
+
+def _claim_row(event: LimsEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "type": event.type,
+        "job_id": event.job_id,
+        "order_id": event.order_id,
+        "sequence": event.sequence,
+        "occurred_at": event.occurred_at,
+        "data": event.data,
+    }
+
+
+def _verdict(row: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return judge(row["rx"], str(row["lens"].get("type")), measured).as_dict()
+    except (ValidationFailed, KeyError, TypeError, ValueError):
+        return None
+
+
+async def rotate_webhook_secret(db: Database, lab_id: str, now: datetime) -> str:
+    """A new webhook secret for the lab; the previous one stays valid until the next rotation."""
+    try:
+        lab_id = str(uuid.UUID(lab_id))
+    except ValueError:
+        raise NotFound("no such lab") from None
+    secret = secrets.token_hex(32)
+    async with db.transaction() as conn:
+        tenant = await tenants.get(conn, lab_id)
+        if tenant is None or tenant.kind != "lab":
+            raise NotFound("no such lab")
+        await tenants.rotate_webhook_secret(conn, lab_id, secret)
+        await audit.record(conn, lab_id, now, None, "tenant.webhook_secret_rotated", lab_id, {})
+    return secret

@@ -1,0 +1,297 @@
+"""The live lab: one station's state (a pure model), the port that holds them, and the use-cases.
+
+``StationModel`` is the state a ``StationActor`` keeps in memory: the jobs queued and in process,
+the resources (staff, machines, cross-training), rolling service times, throughput per hour,
+utilisation and equipment status. It is fed :class:`~ils.domain.lims_event.Movement` records
+(``station_movements`` rows) and is rebuilt by replaying them from PostgreSQL.
+
+Decisions:
+
+- A job's presence at the station is its movement with the highest LIMS sequence (ties: ``left``
+  over ``done`` over ``in_process`` over ``queued``), so feeding the same movements in another
+  order gives the same queue.
+- A service time pairs a job's ``done`` with its latest earlier ``in_process`` at this station,
+  whichever arrives first. Times are the LIMS's ``occurred_at`` ("model time": the simulator may
+  run faster than real time), and the rolling window is the last ``WINDOW`` of that time.
+- Utilisation is the offered load over capacity, ``throughput/h x mean service / 60 / servers``
+  where servers are the staff, capped by the machines when the station has machines. Without
+  resources or completions it is null.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from statistics import fmean
+from typing import Any, Protocol
+
+from ils.db import audit, tenants
+from ils.db import events as event_log
+from ils.db import stations as station_db
+from ils.db.database import Database
+from ils.domain.access import Permission, Principal, TenantKind
+from ils.domain.event import NewEvent, StoredEvent, Topic
+from ils.domain.lims_event import Movement
+from ils.domain.station import LINE, Station
+from ils.errors import Forbidden
+from ils.services.ports import Publisher, publish_committed
+
+log = logging.getLogger(__name__)
+
+WINDOW = timedelta(hours=1)
+#: How far back (before the latest movement) a station's history is replayed on rebuild.
+REBUILD_LOOKBACK = timedelta(days=7)
+#: At most one snapshot event per station per this many seconds (2/s).
+SNAPSHOT_INTERVAL_S = 0.5
+_TIE = {"queued": 0, "in_process": 1, "done": 2, "left": 3}
+
+
+@dataclass(frozen=True)
+class Resources:
+    staff: int = 0
+    machines: int = 0
+    cross_trained: tuple[str, ...] = ()
+
+
+@dataclass
+class StationModel:
+    lab_id: str
+    station: Station
+    resources: Resources = field(default_factory=Resources)
+    equipment_status: str = "ok"
+    now: datetime | None = None
+    _presence: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    _starts: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    _early_done: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    _services: list[tuple[datetime, float]] = field(default_factory=list)
+    _last_snapshot: float = float("-inf")
+
+    def feed(self, move: Movement) -> None:
+        """Take one movement of a job at this station into account."""
+        at = move.occurred_at
+        self.now = at if self.now is None else max(self.now, at)
+        key = (move.sequence, _TIE[move.status], move.status)
+        if move.job_id not in self._presence or key > self._presence[move.job_id]:
+            self._presence[move.job_id] = key
+        if move.status == "in_process":
+            self._started(move.job_id, move.sequence, at)
+        elif move.status == "done":
+            self._finished(move.job_id, move.sequence, at)
+
+    def _started(self, job: str, seq: int, at: datetime) -> None:
+        early = self._early_done.get(job)
+        if early is not None and early[0] > seq:
+            del self._early_done[job]
+            self._services.append((early[1], (early[1] - at).total_seconds() / 60.0))
+        elif job not in self._starts or self._starts[job][0] < seq:
+            self._starts[job] = (seq, at)
+
+    def _finished(self, job: str, seq: int, at: datetime) -> None:
+        start = self._starts.get(job)
+        if start is not None and start[0] < seq:
+            del self._starts[job]
+            self._services.append((at, (at - start[1]).total_seconds() / 60.0))
+        else:
+            self._early_done[job] = (seq, at)
+
+    def count(self, status: str) -> int:
+        return sum(1 for _, _, s in self._presence.values() if s == status)
+
+    def recent_services(self) -> list[float]:
+        if self.now is None:
+            return []
+        since = self.now - WINDOW
+        return [minutes for at, minutes in self._services if at > since]
+
+    def servers(self) -> int:
+        staff, machines = self.resources.staff, self.resources.machines
+        return min(staff, machines) if machines > 0 else staff
+
+    def snapshot(self) -> dict[str, Any]:
+        recent = self.recent_services()
+        throughput = len(recent) * (3600.0 / WINDOW.total_seconds())
+        mean = fmean(recent) if recent else None
+        servers = self.servers()
+        utilization = None
+        if mean is not None and servers > 0:
+            utilization = round(throughput * mean / 60.0 / servers, 4)
+        return {
+            "station": str(self.station),
+            "queue": self.count("queued"),
+            "in_process": self.count("in_process"),
+            "staff": self.resources.staff,
+            "machines": self.resources.machines,
+            "cross_trained": list(self.resources.cross_trained),
+            "throughput_per_hour": round(throughput, 3),
+            "mean_service_min": round(mean, 3) if mean is not None else None,
+            "utilization": utilization,
+            "equipment_status": self.equipment_status,
+            "as_of": self.now.isoformat() if self.now else None,
+        }
+
+    def snapshot_due(self, wall_s: float) -> bool:
+        """Throttle: True at most once per ``SNAPSHOT_INTERVAL_S`` of wall time."""
+        if wall_s - self._last_snapshot < SNAPSHOT_INTERVAL_S:
+            return False
+        self._last_snapshot = wall_s
+        return True
+
+    def prune(self) -> None:
+        """Forget service times outside the rolling window (bounded memory)."""
+        if self.now is None:
+            return
+        since = self.now - WINDOW
+        self._services = [(at, m) for at, m in self._services if at > since]
+
+
+def movement_from_row(row: dict[str, Any]) -> Movement:
+    return Movement(
+        Station(row["station"]), row["job_id"], row["status"], row["sequence"], row["occurred_at"]
+    )
+
+
+def resources_from_row(row: dict[str, Any] | None) -> Resources:
+    if row is None:
+        return Resources()
+    return Resources(row["staff"], row["machines"], tuple(row["cross_trained"]))
+
+
+async def load_station(db: Database, lab_id: str, station: Station) -> StationModel:
+    """A station's state rebuilt from PostgreSQL: its resources and its movement history."""
+    async with db.connection() as conn:
+        resources = await station_db.station_resources(conn, lab_id, str(station))
+        rows = await station_db.movements(
+            conn, lab_id, str(station), REBUILD_LOOKBACK.total_seconds()
+        )
+    model = StationModel(lab_id, station, resources_from_row(resources))
+    for row in rows:
+        model.feed(movement_from_row(row))
+    model.prune()
+    return model
+
+
+class StationsPort(Protocol):
+    """Where the live station state lives (Ray actors, or this process)."""
+
+    async def apply(
+        self, lab_id: str, station: Station, moves: Sequence[Movement], wall_s: float
+    ) -> dict[str, Any] | None:
+        """Feed committed movements; return a snapshot when one is due (throttled)."""
+
+    async def read(self, lab_id: str) -> list[dict[str, Any]]: ...
+
+    async def configure(self, lab_id: str, station: Station, resources: Resources) -> None: ...
+
+
+class InProcessStations:
+    """The in-process default: models in this process, loaded from the database on first use."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._models: dict[tuple[str, Station], StationModel] = {}
+        self._lock = asyncio.Lock()
+
+    async def model(self, lab_id: str, station: Station) -> StationModel:
+        async with self._lock:
+            key = (lab_id, station)
+            if key not in self._models:
+                self._models[key] = await load_station(self.db, lab_id, station)
+            return self._models[key]
+
+    async def apply(
+        self, lab_id: str, station: Station, moves: Sequence[Movement], wall_s: float
+    ) -> dict[str, Any] | None:
+        model = await self.model(lab_id, station)
+        for move in moves:
+            model.feed(move)
+        return model.snapshot() if model.snapshot_due(wall_s) else None
+
+    async def read(self, lab_id: str) -> list[dict[str, Any]]:
+        return [(await self.model(lab_id, s)).snapshot() for s in LINE]
+
+    async def configure(self, lab_id: str, station: Station, resources: Resources) -> None:
+        (await self.model(lab_id, station)).resources = resources
+
+
+class Stations:
+    """Use-cases of the live lab: read the stations, change resources, fan movements out."""
+
+    def __init__(self, db: Database, port: StationsPort, publisher: Publisher) -> None:
+        self.db = db
+        self.port = port
+        self.publisher = publisher
+
+    async def list_stations(self, principal: Principal) -> dict[str, Any]:
+        lab_id = _lab_of(principal, Permission.LAB_READ)
+        return {"items": await self.port.read(lab_id), "next_cursor": None}
+
+    async def configure(
+        self, principal: Principal, station: Station, resources: Resources, now: datetime
+    ) -> dict[str, Any]:
+        lab_id = _lab_of(principal, Permission.LAB_CONFIGURE)
+        async with self.db.transaction() as conn:
+            await station_db.upsert_resources(
+                conn,
+                lab_id,
+                str(station),
+                resources.staff,
+                resources.machines,
+                list(resources.cross_trained),
+                now,
+            )
+            details = {"station": str(station), "staff": resources.staff}
+            details |= {"machines": resources.machines, "cross_trained": resources.cross_trained}
+            await audit.record(
+                conn, lab_id, now, principal.user_id, "station.resources", str(station), details
+            )
+            rows = await station_db.resources(conn, lab_id)
+        await self.port.configure(lab_id, station, resources)
+        items = [
+            {
+                "station": r["station"],
+                "staff": r["staff"],
+                "machines": r["machines"],
+                "cross_trained": r["cross_trained"],
+            }
+            for r in rows
+        ]
+        return {"items": items, "next_cursor": None}
+
+    async def after_commit(
+        self, lab_id: str, moves: Sequence[Movement], now: datetime, wall_s: float
+    ) -> None:
+        """Push committed movements to the station state; publish due snapshots (throttled)."""
+        by_station: dict[Station, list[Movement]] = {}
+        for move in moves:
+            by_station.setdefault(move.station, []).append(move)
+        snapshots: list[dict[str, Any]] = []
+        for station, group in by_station.items():
+            try:
+                snapshot = await self.port.apply(lab_id, station, group, wall_s)
+            except Exception:
+                log.warning("station %s of %s missed movements", station, lab_id, exc_info=True)
+                continue
+            if snapshot is not None:
+                snapshots.append(snapshot)
+        if snapshots:
+            await self.publish_snapshots(lab_id, snapshots, now)
+
+    async def publish_snapshots(
+        self, lab_id: str, snapshots: list[dict[str, Any]], now: datetime
+    ) -> list[StoredEvent]:
+        new = [NewEvent("station.snapshot", Topic.STATIONS, now, {"station": s}) for s in snapshots]
+        async with self.db.transaction() as conn:
+            await tenants.lock_heads(conn, [lab_id])
+            stored = await event_log.append(conn, lab_id, new)
+        await publish_committed(self.publisher, stored)
+        return stored
+
+
+def _lab_of(principal: Principal, permission: Permission) -> str:
+    principal.require(permission)
+    if principal.tenant_kind is not TenantKind.LAB:
+        raise Forbidden("only a lab has stations")
+    return principal.tenant_id
