@@ -13,8 +13,10 @@ from typing import Annotated
 from pydantic import Field
 
 #: A number where a number is expected: strings and booleans are refused, ints are accepted,
-#: NaN and infinities are refused. Used for every measured or prescribed value.
-StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+#: NaN and infinities are refused. Used for every measured or prescribed value. The magnitude
+#: bound (far outside any clinical range, which the validator judges) keeps arithmetic on two
+#: values finite: 1e308 + 1e308 would overflow to infinity and fail the request.
+StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e6, le=1e6)]
 
 #: Lens power in dioptres (D).
 Dioptres = StrictNumber
