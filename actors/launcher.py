@@ -18,6 +18,7 @@ import ray
 from ray import serve
 
 from actors.deploy import deploy
+from actors.relay import start_relay, stop_relay
 from actors.tuning import apply_serve_tuning
 from ils.db.database import Database
 from ils.db.migrate import migrate
@@ -85,6 +86,8 @@ def up(
             log_to_driver=False,
         )
         deploy(settings, host, port)
+        relay = start_relay(settings)  # drains the outbox to the labs' LIMSes
+        extras.append(lambda: stop_relay(relay))
         url = f"http://{host}:{port}"
         if demo:
             setup: DemoSetup = asyncio.run(seed_demo(settings))

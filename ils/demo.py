@@ -1,20 +1,27 @@
 """The demo tenants of `make run`: a lab and a practice that orders from it.
 
+`ils up --demo` also runs the lab simulator as the demo lab's LIMS (``start_background``).
 Seeding is idempotent: the ids and credentials are kept in ``data_dir/demo.json`` so a restart
 reuses them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from ils.db.database import Database
 from ils.domain.access import TenantKind
 from ils.services.identity import Identity
+from ils.services.lims import store_lims
 from ils.services.ports import utc_now
 from ils.settings import Settings
+from ils.sim.lims import LimsConfig
+from ils.sim.serve import serve_lims
 
 LAB_EMAIL = "admin@demo-lab.example"
 PRACTICE_EMAIL = "admin@demo-practice.example"
@@ -37,8 +44,72 @@ class DemoSetup:
         ]
 
     def start_background(self, settings: Settings, api_url: str) -> list[Callable[[], None]]:
-        """Start what keeps the demo alive (the lab simulator); return the functions to stop it."""
-        return []
+        """Start the lab simulator as the demo lab's LIMS on ``settings.sim_port`` and point the
+        demo lab's LIMS settings at it (a fresh API key each start); return how to stop it."""
+        config = LimsConfig(
+            ils_base_url=api_url,
+            lab_tenant_id=self.lab_id,
+            webhook_secret=self.webhook_secret,
+            api_key=secrets.token_urlsafe(24),
+            host="127.0.0.1",
+            port=settings.sim_port,
+            speed=settings.sim_speed,
+        )
+        lims = DemoLims(settings, config)
+        lims.start()
+        return [lims.stop]
+
+
+class DemoLims:
+    """The simulator on its own thread and event loop (``ils up`` is a synchronous driver)."""
+
+    def __init__(self, settings: Settings, config: LimsConfig) -> None:
+        self.settings = settings
+        self.config = config
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, name="demo-lims", daemon=True)
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        self._thread.start()
+        if not self.ready.wait(timeout_s) or self.error is not None:
+            raise RuntimeError(f"the demo LIMS did not start: {self.error!r}")
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout_s)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to start(); the thread ends either way
+            self.error = exc
+            self.ready.set()
+
+    async def _serve(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        handle = await serve_lims(self.config)
+        try:
+            db = await Database.connect(self.settings, min_size=1, max_size=1)
+            try:
+                await store_lims(
+                    db,
+                    self.settings,
+                    self.config.lab_tenant_id,
+                    handle.url,
+                    self.config.api_key,
+                    None,
+                    utc_now(),
+                )
+            finally:
+                await db.close()
+            self.ready.set()
+            await self._stop.wait()
+        finally:
+            await handle.stop()
 
 
 async def seed_demo(settings: Settings) -> DemoSetup:

@@ -24,6 +24,24 @@ def require_lab(principal: Principal) -> None:
         raise ValidationFailed([FieldIssue("", "lab-only", "only a lab has a LIMS")])
 
 
+async def store_lims(
+    db: Database,
+    settings: Settings,
+    lab_id: str,
+    base_url: str,
+    api_key: str,
+    user_id: str | None,
+    now: datetime,
+) -> None:
+    """Store a lab's LIMS (the key sealed) with its audit row; the demo set-up calls it too."""
+    sealed = seal(settings, api_key)
+    async with db.transaction() as conn:
+        await lims_config.upsert(conn, lab_id, base_url, sealed, user_id, now)
+        await audit.record(
+            conn, lab_id, now, user_id, "lab.lims_configured", lab_id, {"base_url": base_url}
+        )
+
+
 class LabLims:
     def __init__(
         self, db: Database, settings: Settings, breaker_policy: BreakerPolicy | None = None
@@ -38,20 +56,9 @@ class LabLims:
         """Set the lab's LIMS; a new setting starts with a closed breaker."""
         principal.require(Permission.LAB_CONFIGURE)
         require_lab(principal)
-        sealed = seal(self.settings, api_key)
-        async with self.db.transaction() as conn:
-            await lims_config.upsert(
-                conn, principal.tenant_id, base_url, sealed, principal.user_id, now
-            )
-            await audit.record(
-                conn,
-                principal.tenant_id,
-                now,
-                principal.user_id,
-                "lab.lims_configured",
-                principal.tenant_id,
-                {"base_url": base_url},
-            )
+        await store_lims(
+            self.db, self.settings, principal.tenant_id, base_url, api_key, principal.user_id, now
+        )
         return await self._view(principal.tenant_id, now)
 
     async def show(self, principal: Principal, now: datetime) -> dict[str, Any]:

@@ -1,0 +1,50 @@
+"""``ils up --demo``: the simulator runs as the demo lab's LIMS and orders flow to it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import httpx
+
+from ils.demo import DemoSetup
+from ils.runtime import Runtime
+from tests.integration.conftest import World, order_body
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_demo_starts_the_simulator_as_the_labs_lims_and_stops_it(
+    client: httpx.AsyncClient, runtime: Runtime, world: World
+) -> None:
+    settings = runtime.settings.model_copy(update={"sim_port": free_port(), "sim_speed": 1.0})
+    setup = DemoSetup(world.lab.tenant_id, world.practice.tenant_id, world.lab.webhook_secret or "")
+    stoppers = await asyncio.to_thread(setup.start_background, settings, "http://127.0.0.1:9")
+    try:
+        shown = (await client.get("/api/lab/lims", headers=world.lab.auth)).json()
+        assert shown["base_url"] == f"http://127.0.0.1:{settings.sim_port}"
+        made = await client.post(
+            "/api/orders", json=order_body(world.lab.tenant_id), headers=world.practice.auth
+        )
+        await runtime.relay.drain_once()
+        order = (
+            await client.get(f"/api/orders/{made.json()['id']}", headers=world.lab.auth)
+        ).json()
+        assert order["lims_job_id"]
+        async with httpx.AsyncClient() as http:
+            stats = (await http.get(f"{shown['base_url']}/_control/stats")).json()
+        assert stats["jobs_accepted"] == 1
+    finally:
+        for stop in stoppers:
+            await asyncio.to_thread(stop)
+    async with httpx.AsyncClient() as http:
+        try:
+            await http.get(f"http://127.0.0.1:{settings.sim_port}/healthz", timeout=1)
+            stopped = False
+        except httpx.TransportError:
+            stopped = True
+    assert stopped
