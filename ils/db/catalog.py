@@ -68,7 +68,12 @@ def product_row(row: Any) -> Product:
 
 
 async def upsert(conn: Conn, tenant_id: str, products: Sequence[Product], now: datetime) -> int:
-    """Insert or replace the products by SKU and bump the catalog's version (returned)."""
+    """Insert or replace the products by SKU and bump the catalog's version (returned).
+
+    The version row is bumped first: its row lock serialises the tenant's catalog writers, so two
+    concurrent batches with overlapping SKUs never deadlock on the product rows.
+    """
+    version = int(await conn.fetchval(BUMP_VERSION, tenant_id, now))
     await conn.executemany(
         UPSERT_PRODUCT,
         [
@@ -87,10 +92,10 @@ async def upsert(conn: Conn, tenant_id: str, products: Sequence[Product], now: d
                 search_text(p),
                 now,
             )
-            for p in products
+            for p in sorted(products, key=lambda p: p.sku)
         ],
     )
-    return int(await conn.fetchval(BUMP_VERSION, tenant_id, now))
+    return version
 
 
 async def currencies(conn: Conn, tenant_id: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -175,3 +176,15 @@ async def test_who_may_write_and_read_whose_catalog(
     assert ambiguous.status_code == 422
     assert ambiguous.json()["errors"][0]["code"] == "lab-required"
     assert await skus(client, world.practice.auth, lab_id=other_lab.tenant_id) == ["OTHER-1"]
+
+
+async def test_concurrent_batches_with_the_same_skus_both_commit(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    batch = [catalog_product(f"C{i:03d}") for i in range(200)]
+    first, second = await asyncio.gather(
+        put(client, world.lab.auth, batch), put(client, world.lab.auth, batch[::-1])
+    )
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert {first.json()["version"], second.json()["version"]} == {1, 2}
+    assert len(await skus(client, world.lab.auth, limit=500)) == 200
