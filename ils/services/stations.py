@@ -46,6 +46,8 @@ WINDOW = timedelta(hours=1)
 REBUILD_LOOKBACK = timedelta(days=7)
 #: At most one snapshot event per station per this many seconds (2/s).
 SNAPSHOT_INTERVAL_S = 0.5
+#: Service-time samples kept before the window is pruned.
+PRUNE_AT = 4096
 _TIE = {"queued": 0, "in_process": 1, "done": 2, "left": 3}
 
 
@@ -80,6 +82,8 @@ class StationModel:
             self._started(move.job_id, move.sequence, at)
         elif move.status == "done":
             self._finished(move.job_id, move.sequence, at)
+        if len(self._services) > PRUNE_AT:
+            self.prune()
 
     def _started(self, job: str, seq: int, at: datetime) -> None:
         early = self._early_done.get(job)

@@ -1,0 +1,79 @@
+"""The station model: presence by sequence, service-time pairing, throughput, utilisation."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ils.domain.lims_event import Movement, Presence
+from ils.domain.station import Station
+from ils.services.stations import Resources, StationModel
+
+T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+EDGING = Station.EDGING
+
+
+def move(job: str, status: Presence, seq: int, minute: float) -> Movement:
+    return Movement(EDGING, job, status, seq, T0 + timedelta(minutes=minute))
+
+
+def history() -> list[Movement]:
+    moves = []
+    for j in range(6):
+        start = 5.0 * j
+        moves += [move(f"J{j}", "queued", 1, start), move(f"J{j}", "in_process", 2, start + 1)]
+        if j < 4:
+            moves += [move(f"J{j}", "done", 3, start + 1 + 4 + j),
+                      move(f"J{j}", "left", 4, start + 6 + j)]  # fmt: skip
+    moves.append(move("J9", "queued", 1, 40))
+    return moves
+
+
+def model(moves: list[Movement]) -> StationModel:
+    m = StationModel("lab", EDGING, Resources(staff=2, machines=3, cross_trained=("mounting",)))
+    for x in moves:
+        m.feed(x)
+    return m
+
+
+def test_snapshot_figures() -> None:
+    snap = model(history()).snapshot()
+    assert (snap["queue"], snap["in_process"]) == (1, 2)
+    assert snap["mean_service_min"] == pytest.approx((4 + 5 + 6 + 7) / 4)
+    assert snap["throughput_per_hour"] == 4.0
+    # servers = min(staff 2, machines 3)
+    assert snap["utilization"] == pytest.approx(4.0 * 5.5 / 60.0 / 2, abs=1e-4)
+    assert snap["cross_trained"] == ["mounting"]
+
+
+def test_any_arrival_order_gives_the_same_state() -> None:
+    moves = history()
+    expected = model(moves).snapshot()
+    rng = random.Random(7)
+    for _ in range(20):
+        shuffled = moves[:]
+        rng.shuffle(shuffled)
+        assert model(shuffled).snapshot() == expected
+
+
+def test_window_forgets_old_service_times() -> None:
+    m = model(history())
+    m.feed(move("J20", "queued", 1, 200))
+    snap = m.snapshot()
+    assert snap["throughput_per_hour"] == 0.0 and snap["mean_service_min"] is None
+    assert snap["utilization"] is None
+
+
+def test_no_resources_means_no_utilisation() -> None:
+    m = StationModel("lab", EDGING)
+    for x in history():
+        m.feed(x)
+    assert m.snapshot()["utilization"] is None
+
+
+def test_snapshots_are_throttled_to_two_per_second() -> None:
+    m = StationModel("lab", EDGING)
+    due = [m.snapshot_due(t / 10) for t in range(0, 21)]  # 2 s in 0.1 s steps
+    assert sum(due) == 5 and due[0] and due[5] and not due[4]
