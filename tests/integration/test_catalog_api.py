@@ -131,6 +131,14 @@ async def test_one_bad_product_refuses_the_batch_with_pointers(
         }
     ]
 
+    nul = await put(client, world.lab.auth, [catalog_product("OK-1", name="bad\x00name")])
+    assert nul.status_code == 422
+    assert nul.json()["errors"][0]["pointer"] == "/products/0/name"
+    query = await client.get(
+        "/api/catalog/products", params={"query": "a\x00b"}, headers=world.lab.auth
+    )
+    assert query.status_code == 422
+
     extra = await put(client, world.lab.auth, [catalog_product("OK-1", colour="blue")])
     assert extra.status_code == 422
     assert extra.json()["errors"][0]["pointer"] == "/products/0/colour"

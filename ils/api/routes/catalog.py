@@ -17,6 +17,8 @@ router = APIRouter(prefix="/api/catalog", tags=["catalog"])
 #: A batch stays well under the 1 MiB body limit (about 250 bytes a product); larger catalogs
 #: are sent in several batches, each all or nothing.
 MAX_PRODUCTS = 2_000
+#: Printable text: no control characters (PostgreSQL text cannot even hold NUL).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
 class PriceIn(BaseModel):
@@ -27,12 +29,12 @@ class PriceIn(BaseModel):
 
 class ProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sku: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+    sku: str = Field(min_length=1, max_length=64, pattern=PRINTABLE)
+    name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
     lens_type: LensType
     material: Material
-    design: str = Field(default="", max_length=120)
-    coatings: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+    design: str = Field(default="", max_length=120, pattern=PRINTABLE)
+    coatings: list[Annotated[str, Field(min_length=1, max_length=40, pattern=PRINTABLE)]] = Field(
         default_factory=list, max_length=10
     )
     price: PriceIn
@@ -58,12 +60,12 @@ async def upsert_products(
 async def list_products(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
-    query: Annotated[str, Query(max_length=200)] = "",
+    query: Annotated[str, Query(max_length=200, pattern=PRINTABLE)] = "",
     lab_id: Annotated[
         UUID | None, Query(description="a practice: which linked lab's catalog")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
 ) -> dict[str, Any]:
     """Products matching every word of ``query`` (SKU, name, design, material, type, coatings),
     cheapest first, a page at a time. A practice reads the catalog of a lab it is linked to."""
