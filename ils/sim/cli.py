@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 
 from ils.sim.lims import LimsConfig
@@ -69,7 +70,9 @@ async def _serve(config: LimsConfig) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    asyncio.run(_serve(config_from(args)))
+    # uvicorn re-raises the SIGINT it handled once it has shut down: that is a clean stop here.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(config_from(args)))
     return 0
 
 
