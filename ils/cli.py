@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit.add_parser("verify", help="check a tenant's hash chain (exit 1 if broken)")
     verify.add_argument("--tenant", required=True)
 
+    secrets = sub.add_parser("secrets", help="secrets at rest").add_subparsers(
+        dest="secrets_command", required=True
+    )
+    secrets.add_parser("reseal", help="after a key rotation, re-seal under ILS_SECRET_KEY")
+
     simulate = sub.add_parser("simulate", help="run the lab simulator as an external LIMS")
     try:
         from ils.sim import cli as sim_cli
@@ -159,6 +164,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _tenant(args, settings)
         if args.command == "audit":
             return _audit(args, settings)
+        if args.command == "secrets":
+
+            async def reseal(identity: Identity) -> Any:
+                return {"mfa_secrets_resealed": await identity.mfa.reseal()}
+
+            print(json.dumps(asyncio.run(_with_identity(settings, reseal))))
+            return 0
         if args.command == "simulate":
             from ils.sim import cli as sim_cli
 

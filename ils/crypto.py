@@ -34,6 +34,14 @@ def _key(settings: Settings) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret)
 
 
+def _previous_key(settings: Settings) -> bytes | None:
+    """The key before the last rotation (``ILS_SECRET_KEY_PREVIOUS``), if one is configured."""
+    secret = settings.secret_key_previous.get_secret_value().encode()
+    if not secret:
+        return None
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret)
+
+
 def seal(settings: Settings, plaintext: str) -> str:
     """Encrypt and authenticate ``plaintext``; every call uses a fresh random nonce."""
     nonce = os.urandom(_NONCE_BYTES)
@@ -48,8 +56,26 @@ def unseal(settings: Settings, token: str) -> str:
         raise SealBroken("not a sealed value of a known version")
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
-        plain = AESGCM(_key(settings)).decrypt(nonce, sealed, VERSION.encode())
-    except (InvalidTag, ValueError) as exc:
+    except ValueError as exc:
         raise SealBroken("the sealed value does not open with this key") from exc
-    return plain.decode()
+    nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+    # During a key rotation the previous key still opens what was sealed before it.
+    for key in (_key(settings), _previous_key(settings)):
+        if key is None:
+            continue
+        try:
+            return AESGCM(key).decrypt(nonce, sealed, VERSION.encode()).decode()
+        except (InvalidTag, ValueError):
+            continue
+    raise SealBroken("the sealed value does not open with this key")
+
+
+def needs_reseal(settings: Settings, token: str) -> bool:
+    """True when ``token`` opens only with the previous key (re-seal it under the current one)."""
+    body = token.partition(".")[2]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        AESGCM(_key(settings)).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], VERSION.encode())
+    except (InvalidTag, ValueError):
+        return True
+    return False

@@ -260,3 +260,15 @@ async def tenants_by_issuer(conn: Conn, issuer: str) -> list[tuple[str, str, dic
     """(tenant id, kind, sso settings) of every tenant that trusts this issuer."""
     rows = await conn.fetch(SELECT_SSO_TENANTS, issuer)
     return [(str(r["id"]), r["kind"], r["sso"]) for r in rows]
+
+
+SELECT_MFA_SECRETS = "SELECT id, mfa_secret FROM users WHERE mfa_secret IS NOT NULL"
+UPDATE_MFA_SECRET = "UPDATE users SET mfa_secret = $2 WHERE id = $1 AND mfa_secret = $3"
+
+
+async def mfa_secrets(conn: Conn) -> list[tuple[str, str]]:
+    return [(str(r["id"]), r["mfa_secret"]) for r in await conn.fetch(SELECT_MFA_SECRETS)]
+
+
+async def replace_mfa_secret(conn: Conn, user_id: str, sealed: str, previous: str) -> None:
+    await conn.execute(UPDATE_MFA_SECRET, user_id, sealed, previous)

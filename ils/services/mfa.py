@@ -12,7 +12,7 @@ from typing import Any
 
 import pyotp
 
-from ils.crypto import seal, unseal
+from ils.crypto import needs_reseal, seal, unseal
 from ils.db import audit, identity
 from ils.db.database import Conn, Database
 from ils.db.identity import UserRow
@@ -92,6 +92,17 @@ class Mfa:
         ):
             return "recovery_code"
         return None
+
+    async def reseal(self) -> int:
+        """After a key rotation: re-seal every TOTP secret still under the previous key."""
+        changed = 0
+        async with self.db.transaction() as conn:
+            for user_id, sealed in await identity.mfa_secrets(conn):
+                if needs_reseal(self.settings, sealed):
+                    fresh = seal(self.settings, unseal(self.settings, sealed))
+                    await identity.replace_mfa_secret(conn, user_id, fresh, sealed)
+                    changed += 1
+        return changed
 
     async def _user(self, conn: Conn, principal: Principal) -> UserRow:
         user = await identity.user_in_tenant(conn, principal.user_id, principal.tenant_id)
