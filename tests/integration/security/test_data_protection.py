@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
+from ils.api.app import create_app
 from ils.runtime import Runtime
+from ils.settings import Settings
 from tests.integration.conftest import World, order_body
 from tests.integration.security.conftest import audit_actions
 
@@ -80,3 +84,15 @@ async def test_bad_input_never_fails_the_server_or_changes_state(
     bad_token = {"Authorization": ("Bearer " + "\u00e9" * 5000).encode()}
     assert (await client.get("/api/me", headers=bad_token)).status_code == 401
     assert await audit_actions(runtime, world.practice.tenant_id) == before
+
+
+async def test_hsts_is_sent_when_ils_serves_tls(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    tls = settings.model_copy(
+        update={"tls_certfile": tmp_path / "cert.pem", "tls_keyfile": tmp_path / "key.pem"}
+    )
+    transport = httpx.ASGITransport(app=create_app(tls, runtime=runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="https://ils.test") as client:
+        response = await client.get("/healthz")
+    assert response.headers["strict-transport-security"].startswith("max-age=")
