@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors.forecast import forecast_model
+from actors.station import RayStations
 from ils.services.forecast_model import FitRequest, ServedModel
 from ils.services.ports import Gateways
 from ils.settings import Settings
@@ -26,4 +27,4 @@ class RayForecaster:
 
 def gateways_factory(settings: Settings) -> Gateways:
     """The ports of an API replica on Ray."""
-    return Gateways(forecasts=RayForecaster())
+    return Gateways(forecasts=RayForecaster(), stations=RayStations(settings))

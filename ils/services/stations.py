@@ -69,6 +69,7 @@ class StationModel:
     _starts: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     _early_done: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     _services: list[tuple[datetime, float]] = field(default_factory=list)
+    _paired: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
     _last_snapshot: float = float("-inf")
 
     def feed(self, move: Movement) -> None:
@@ -86,20 +87,31 @@ class StationModel:
             self.prune()
 
     def _started(self, job: str, seq: int, at: datetime) -> None:
+        if ("start", job, seq) in self._paired:
+            return  # the same movement fed twice (a replay after a rebuild)
         early = self._early_done.get(job)
         if early is not None and early[0] > seq:
             del self._early_done[job]
-            self._services.append((early[1], (early[1] - at).total_seconds() / 60.0))
+            self._pair(job, seq, at, early[0], early[1])
         elif job not in self._starts or self._starts[job][0] < seq:
             self._starts[job] = (seq, at)
 
     def _finished(self, job: str, seq: int, at: datetime) -> None:
+        if ("done", job, seq) in self._paired:
+            return
         start = self._starts.get(job)
         if start is not None and start[0] < seq:
             del self._starts[job]
-            self._services.append((at, (at - start[1]).total_seconds() / 60.0))
+            self._pair(job, start[0], start[1], seq, at)
         else:
             self._early_done[job] = (seq, at)
+
+    def _pair(
+        self, job: str, start_seq: int, start: datetime, done_seq: int, done: datetime
+    ) -> None:
+        self._paired[("start", job, start_seq)] = done
+        self._paired[("done", job, done_seq)] = done
+        self._services.append((done, (done - start).total_seconds() / 60.0))
 
     def count(self, status: str) -> int:
         return sum(1 for _, _, s in self._presence.values() if s == status)
@@ -149,6 +161,7 @@ class StationModel:
             return
         since = self.now - WINDOW
         self._services = [(at, m) for at, m in self._services if at > since]
+        self._paired = {key: at for key, at in self._paired.items() if at > since}
 
 
 def movement_from_row(row: dict[str, Any]) -> Movement:

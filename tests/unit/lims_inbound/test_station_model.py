@@ -77,3 +77,12 @@ def test_snapshots_are_throttled_to_two_per_second() -> None:
     m = StationModel("lab", EDGING)
     due = [m.snapshot_due(t / 10) for t in range(0, 21)]  # 2 s in 0.1 s steps
     assert sum(due) == 5 and due[0] and due[5] and not due[4]
+
+
+def test_movements_fed_twice_count_once() -> None:
+    """A restarted actor rebuilds from the database, then may receive the same movements."""
+    moves = history()
+    twice = model(moves)
+    for x in moves:
+        twice.feed(x)
+    assert twice.snapshot() == model(moves).snapshot()

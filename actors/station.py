@@ -1,0 +1,99 @@
+"""``StationActor``: one Ray actor per lab station, the in-memory home of its live state.
+
+The actor is an address and a lifetime: the state is :class:`ils.services.stations.StationModel`
+(unit-tested without Ray). On first use, and after every restart, the actor rebuilds the model
+from PostgreSQL (its resources and its movement history), then takes committed movements as the
+webhook service sends them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import ray
+
+from ils.db.database import Database
+from ils.domain.lims_event import Movement
+from ils.domain.station import LINE, Station
+from ils.services.stations import Resources, StationModel, load_station
+from ils.settings import Settings
+
+NAMESPACE = "ils"
+
+
+def actor_name(lab_id: str, station: Station) -> str:
+    return f"station:{lab_id}:{station}"
+
+
+@ray.remote(max_restarts=-1, max_task_retries=-1, num_cpus=0)
+class StationActor:
+    def __init__(self, settings: Settings, lab_id: str, station: Station) -> None:
+        self.settings = settings
+        self.lab_id = lab_id
+        self.station = station
+        self.model: StationModel | None = None
+        self.lock = asyncio.Lock()
+
+    async def _loaded(self) -> StationModel:
+        async with self.lock:
+            if self.model is None:
+                db = await Database.connect(self.settings, min_size=1, max_size=1)
+                try:
+                    self.model = await load_station(db, self.lab_id, self.station)
+                finally:
+                    await db.close()
+            return self.model
+
+    async def apply(self, moves: Sequence[Movement], wall_s: float) -> dict[str, Any] | None:
+        model = await self._loaded()
+        for move in moves:
+            model.feed(move)
+        return model.snapshot() if model.snapshot_due(wall_s) else None
+
+    async def snapshot(self) -> dict[str, Any]:
+        return (await self._loaded()).snapshot()
+
+    async def configure(self, resources: Resources) -> None:
+        (await self._loaded()).resources = resources
+
+
+def station_actor(settings: Settings, lab_id: str, station: Station) -> Any:
+    """The station's actor, created on first use (detached: it outlives the replica)."""
+    return StationActor.options(  # type: ignore[attr-defined]
+        name=actor_name(lab_id, station),
+        namespace=NAMESPACE,
+        get_if_exists=True,
+        lifetime="detached",
+        max_restarts=-1,
+    ).remote(settings, lab_id, station)
+
+
+class RayStations:
+    """The stations port on Ray: each station's state in its ``StationActor``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._handles: dict[tuple[str, Station], Any] = {}
+
+    def handle(self, lab_id: str, station: Station) -> Any:
+        key = (lab_id, station)
+        if key not in self._handles:
+            self._handles[key] = station_actor(self.settings, lab_id, station)
+        return self._handles[key]
+
+    async def apply(
+        self, lab_id: str, station: Station, moves: Sequence[Movement], wall_s: float
+    ) -> dict[str, Any] | None:
+        snapshot: dict[str, Any] | None = await self.handle(lab_id, station).apply.remote(
+            list(moves), wall_s
+        )
+        return snapshot
+
+    async def read(self, lab_id: str) -> list[dict[str, Any]]:
+        calls = [self.handle(lab_id, s).snapshot.remote() for s in LINE]
+        return list(await asyncio.gather(*calls))
+
+    async def configure(self, lab_id: str, station: Station, resources: Resources) -> None:
+        await self.handle(lab_id, station).configure.remote(resources)
