@@ -38,7 +38,7 @@ SELECT o.id, o.practice_id, o.lims_job_id, o.lens ->> 'type' AS lens_type,
        o.lens ->> 'design' AS design, o.lens ->> 'material' AS material, o.created_at,
        o.due_date, o.remake_of, s.shipped_at, s.cancelled_at, fp.pass AS first_pass,
        bk.breakages, rm.category AS remake_category, coalesce(na.non_adapt, false) AS non_adapt
-FROM cohort c JOIN orders o ON o.id = c.id AND o.lab_id = $1
+FROM orders o
 LEFT JOIN LATERAL (
     SELECT min(occurred_at) FILTER (WHERE (payload ->> 'to') = 'shipped') AS shipped_at,
            min(occurred_at) FILTER (WHERE (payload ->> 'to') = 'cancelled') AS cancelled_at
@@ -67,20 +67,25 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT bool_or(i.kind = 'non_adapt') AS non_adapt FROM order_issues i WHERE i.order_id = o.id
 ) na ON true
+WHERE o.id = ANY(ARRAY(SELECT id FROM cohort)) AND o.lab_id = $1
 """
 )
+# A visit is an ``in_process`` row and the ``done`` row after it; a station with as many of each
+# books the sum of (done - in_process) times, whatever the pairing (no window, one pass).
 SELECT_LABOUR = """
-SELECT m.job_id, m.station,
-       sum(extract(epoch FROM m.next_at - m.occurred_at)) / 60.0 AS minutes
-FROM (
-    SELECT job_id, station, status, occurred_at,
-           lead(status) OVER w AS next_status, lead(occurred_at) OVER w AS next_at
-    FROM station_movements WHERE lab_id = $1 AND job_id = ANY($2::text[])
-    WINDOW w AS (PARTITION BY job_id, station ORDER BY n)
-) m
-WHERE m.status = 'in_process' AND m.next_status = 'done'
-GROUP BY m.job_id, m.station
+SELECT job_id, json_object_agg(station, minutes) AS minutes FROM (
+    SELECT job_id, station,
+           sum(CASE WHEN status = 'done' THEN 1 ELSE -1 END * extract(epoch FROM occurred_at))
+               / 60.0 AS minutes
+    FROM station_movements
+    WHERE lab_id = $1 AND job_id = ANY($2::text[]) AND status IN ('in_process', 'done')
+    GROUP BY job_id, station
+    HAVING count(*) FILTER (WHERE status = 'done')
+        = count(*) FILTER (WHERE status = 'in_process')
+) visits
+GROUP BY job_id
 """
+NO_JIT = "SET LOCAL jit = off"  # these plans are many cheap index probes: compiling them costs more
 SELECT_STATION_DONE = """
 SELECT station, count(*) AS passes FROM station_movements
 WHERE lab_id = $1 AND status = 'done' AND occurred_at >= $2 AND occurred_at < $3
@@ -99,6 +104,10 @@ LEFT JOIN price_lists pd ON pd.lab_id = $1 AND pd.practice_id IS NULL
 WHERE e.tenant_id = $1 AND e.type = 'order.status_changed' AND (e.payload ->> 'to') = 'shipped'
   AND e.occurred_at >= $2 AND e.occurred_at < $3
 GROUP BY 1, 2 ORDER BY 1, 2
+"""
+SELECT_VERSION = """
+SELECT (SELECT last_seq FROM tenant_heads WHERE tenant_id = $1) AS head,
+       (SELECT updated_at FROM cost_models WHERE lab_id = $1) AS model_at
 """
 SELECT_COST_MODEL = """
 SELECT currency, labour_rate_per_hour, blank_cost, overhead_per_day, updated_at
@@ -142,17 +151,22 @@ async def jobs(
     as_of: datetime,
 ) -> list[dict[str, Any]]:
     """Jobs shipped in the period, due in it (``[first, end)``), or open at ``as_of``."""
-    rows = await conn.fetch(SELECT_JOBS, lab_id, *period, *due, as_of)
+    async with conn.transaction():
+        await conn.execute(NO_JIT)
+        rows = await conn.fetch(SELECT_JOBS, lab_id, *period, *due, as_of)
     return [_job(r) for r in rows]
 
 
 async def labour_minutes(
     conn: Conn, lab_id: str, job_ids: list[str]
 ) -> dict[str, dict[str, float]]:
-    """Booked minutes per LIMS job id and station."""
+    """Booked minutes per LIMS job id and station (one row per job, stations as JSON)."""
     out: dict[str, dict[str, float]] = {}
-    for r in await conn.fetch(SELECT_LABOUR, lab_id, job_ids):
-        out.setdefault(r["job_id"], {})[r["station"]] = float(r["minutes"])
+    async with conn.transaction():
+        await conn.execute(NO_JIT)
+        rows = await conn.fetch(SELECT_LABOUR, lab_id, job_ids)
+    for r in rows:
+        out[r["job_id"]] = {station: float(m) for station, m in r["minutes"].items()}
     return out
 
 
@@ -164,6 +178,12 @@ async def station_passes(conn: Conn, lab_id: str, start: datetime, end: datetime
 async def revenue(conn: Conn, lab_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     rows = await conn.fetch(SELECT_REVENUE, lab_id, start, end)
     return [{**dict(r), "practice_id": str(r["practice_id"])} for r in rows]
+
+
+async def data_version(conn: Conn, lab_id: str) -> tuple[int, datetime | None]:
+    """The lab's log head and cost-model time: what every report of the lab depends on."""
+    row = await conn.fetchrow(SELECT_VERSION, lab_id)
+    return int(row["head"] or 0), row["model_at"]
 
 
 async def cost_model(conn: Conn, lab_id: str) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ own jobs, the cost model and the price lists. Every answer states its period and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,8 +18,18 @@ from ils.db.database import Database
 from ils.domain.access import Permission, Principal, TenantKind
 from ils.errors import Conflict, FieldIssue, NotFound, ValidationFailed
 from ils.services.ports import Clock
+from ils.services.report_cache import ReportCache
 
 DASHBOARD_METRICS = rollup.METRICS
+KPI_SOURCES = (
+    "orders",
+    "events",
+    "qc_inspections",
+    "lims_inspections",
+    "breakages",
+    "order_issues",
+    "station_movements",
+)
 COST_LINES_MAX = 500
 
 
@@ -109,6 +119,7 @@ class Metrics:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self.cache = ReportCache()
 
     def _days(
         self, range_name: str | None, first: date | None, last: date | None
@@ -184,13 +195,29 @@ class Metrics:
         extra = {"passes": passes, "model": model}
         return jobs, period, as_of, extra
 
+    async def _cached(
+        self, kind: str, lab_id: str, days: tuple[date, date], compute: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """A report of the lab, recomputed only when its log, cost model or day changed."""
+        async with self.db.connection() as conn:
+            version = await metrics.data_version(conn, lab_id)
+        today = self.clock().date()
+        return await self.cache.get((kind, lab_id, *days), (*version, today), compute)
+
     async def production_kpis(
         self, principal: Principal, range_name: str | None, first: date | None, last: date | None
     ) -> dict[str, Any]:
         principal.require(Permission.ANALYTICS_READ)
         _require_lab(principal)
-        first, last = self._days(range_name, first, last)
-        jobs, period, as_of, extra = await self._jobs(principal.tenant_id, first, last)
+        days = self._days(range_name, first, last)
+        lab_id = principal.tenant_id
+        body: dict[str, Any] = await self._cached(
+            "kpis", lab_id, days, lambda: self._kpi_report(lab_id, *days)
+        )
+        return body
+
+    async def _kpi_report(self, lab_id: str, first: date, last: date) -> dict[str, Any]:
+        jobs, period, as_of, extra = await self._jobs(lab_id, first, last)
         body = production_kpis(jobs, [], period, as_of)
         body["throughput_per_station"] = {
             station: ratio(c, period.hours, c, period, "jobs_per_hour").as_dict()
@@ -201,15 +228,7 @@ class Metrics:
             "jobs_read": len(jobs),
             "jobs_shipped": len(shipped_in(jobs, period)),
             "as_of": as_of,
-            "sources": [
-                "orders",
-                "events",
-                "qc_inspections",
-                "lims_inspections",
-                "breakages",
-                "order_issues",
-                "station_movements",
-            ],
+            "sources": KPI_SOURCES,
             "cohorts": "quality and flow: jobs shipped in the period; on-time: jobs due in it; "
             "throughput: station passes finished in it; WIP: open at as_of",
         }
@@ -225,8 +244,14 @@ class Metrics:
     ) -> dict[str, Any]:
         principal.require(Permission.ANALYTICS_READ)
         _require_lab(principal)
-        first, last = self._days(range_name, first, last)
-        jobs, period, _, extra = await self._jobs(principal.tenant_id, first, last)
+        days = self._days(range_name, first, last)
+        lab_id = principal.tenant_id
+        full = await self._cached("cost", lab_id, days, lambda: self._cost_report(lab_id, *days))
+        lines = full["lines"][:limit]
+        return {**full, "lines": lines, "basis": {**full["basis"], "lines_shown": len(lines)}}
+
+    async def _cost_report(self, lab_id: str, first: date, last: date) -> dict[str, Any]:
+        jobs, period, _, extra = await self._jobs(lab_id, first, last)
         if extra["model"] is None:
             raise Conflict("the lab has no cost model yet (PUT /api/metrics/cost-model)")
         book = book_of(extra["model"], (last - first).days + 1)
@@ -235,15 +260,14 @@ class Metrics:
         if any(missing.values()):
             raise Conflict("the cost model does not price everything", missing=missing)
         body = cost_summary(shipped, book)
-        lines = sorted(body["lines"], key=lambda x: Decimal(x["total"]["amount"]), reverse=True)
-        body["lines"] = lines[:limit]
+        body["lines"].sort(key=lambda x: Decimal(x["total"]["amount"]), reverse=True)
         body["period"] = period_body(first, last)
         body["basis"] = {
             "orders_shipped": len(shipped),
             "unpriced_orders": sum(1 for j in shipped if j.price is None),
             "overhead_per_day": str(extra["model"]["overhead_per_day"]),
             "overhead_pool": str(book.overhead_pool),
-            "lines_shown": len(body["lines"]),
+            "lines_order": "costliest first",
         }
         return body
 
