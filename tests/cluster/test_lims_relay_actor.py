@@ -4,7 +4,6 @@ sent twice (the simulated LIMS on loopback counts every job it was given)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -80,14 +79,11 @@ async def test_a_killed_relay_restarts_and_sends_nothing_twice(
             first = await _place(runtime, practice, lab_id, 20)
             await _until_sent(runtime, lab_id, len(first))
             ray.kill(handle, no_restart=False)  # Ray restarts it and re-runs its loop
-            killed_at = time.monotonic()
             second = await _place(runtime, practice, lab_id, 20)
             await _until_sent(runtime, lab_id, len(first) + len(second))
-            recovered_s = time.monotonic() - killed_at
             stats = lims.simulator.stats()
         finally:
             if handle is not None:
                 ray.kill(handle, no_restart=True)
     assert stats["jobs_accepted"] == 40 and stats["jobs_rejected"] == 0
     assert len({job.order_id for job in lims.simulator.model.jobs.values()}) == 40
-    assert recovered_s < 60
