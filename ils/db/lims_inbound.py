@@ -15,10 +15,11 @@ ORDER BY id FOR UPDATE
 CLAIM_EVENTS = """
 INSERT INTO lims_webhook_events (lab_id, event_id, type, job_id, order_id, sequence, occurred_at,
     received_at, outcome, data)
-SELECT $1, e.event_id, e.type, e.job_id, e.order_id, e.sequence, e.occurred_at, $2, 'pending',
+SELECT $1, e.event_id, e.type, e.job_id, e.order_id, e.sequence, e.occurred_at, $2, e.outcome,
     e.data
 FROM unnest($3::text[], $4::text[], $5::text[], $6::uuid[], $7::bigint[], $8::timestamptz[],
-    $9::jsonb[]) AS e(event_id, type, job_id, order_id, sequence, occurred_at, data)
+    $9::text[], $10::jsonb[]) AS e(event_id, type, job_id, order_id, sequence, occurred_at,
+    outcome, data)
 ON CONFLICT (lab_id, event_id) DO NOTHING
 RETURNING event_id
 """
@@ -78,13 +79,22 @@ async def lock_lab_orders(
     return {str(r["id"]): order_row(r) for r in rows}
 
 
-CLAIM_KEYS = ("event_id", "type", "job_id", "order_id", "sequence", "occurred_at", "data")
+CLAIM_KEYS = (
+    "event_id",
+    "type",
+    "job_id",
+    "order_id",
+    "sequence",
+    "occurred_at",
+    "outcome",
+    "data",
+)
 
 
 async def claim_events(
     conn: Conn, lab_id: str, received_at: datetime, events: list[dict[str, Any]]
 ) -> set[str]:
-    """Insert the events' de-duplication rows; the ids that were not already there."""
+    """Insert the events' de-duplication rows (with their outcome); the ids that were new."""
     if not events:
         return set()
     rows = await conn.fetch(CLAIM_EVENTS, lab_id, received_at, *_columns(events, CLAIM_KEYS))

@@ -80,6 +80,7 @@ class Batch:
     orders: dict[str, dict[str, Any]]
     positions: dict[str, JobState] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set)
+    recorded: set[str] = field(default_factory=set)
     new_events: list[NewEvent] = field(default_factory=list)
     breakages: list[dict[str, Any]] = field(default_factory=list)
     inspections: list[dict[str, Any]] = field(default_factory=list)
@@ -172,33 +173,45 @@ class LimsInbound:
         """Apply already-verified events in one transaction; one result per event, in order."""
         async with self.db.transaction() as conn:
             orders = await lims_inbound.lock_lab_orders(conn, lab_id, [e.order_id for e in batch])
-            work = Batch(lab_id, now, orders)
             results: list[EventResult | None] = [None] * len(batch)
-            fresh: list[int] = []
-            seen: set[str] = set()
+            fresh: list[LimsEvent] = []
             for i, event in enumerate(batch):
                 error = _refusal(event, orders.get(event.order_id))
                 if error is not None:
                     results[i] = EventResult(event.id, "problem", error)
-                elif event.id in seen:
+                elif any(event.id == f.id for f in fresh):
                     results[i] = EventResult(event.id, "duplicate")
                 else:
-                    seen.add(event.id)
-                    fresh.append(i)
-            practices = {orders[batch[i].order_id]["practice_id"] for i in fresh}
-            await tenants.lock_heads(conn, [lab_id, *practices])
+                    fresh.append(event)
+            work, outcomes = self._decide(lab_id, now, orders, fresh, set())
             claimed = await lims_inbound.claim_events(
-                conn, lab_id, now, [_claim_row(batch[i]) for i in fresh]
+                conn, lab_id, now, [_claim_row(e, outcomes[e.id]) for e in fresh]
             )
-            for i in fresh:
-                event = batch[i]
-                outcome = self._apply(work, event) if event.id in claimed else "duplicate"
-                results[i] = EventResult(event.id, outcome)
+            if len(claimed) < len(fresh):  # some ids were seen by an earlier request
+                replayed = {e.id for e in fresh} - claimed
+                work, outcomes = self._decide(lab_id, now, orders, fresh, replayed)
+                await lims_inbound.set_outcomes(conn, lab_id, sorted(outcomes.items()))
+            for i, event in enumerate(batch):
+                if results[i] is None:
+                    results[i] = EventResult(event.id, outcomes.get(event.id, "duplicate"))
             done = [r for r in results if r is not None]
             stored = await self._write(conn, work, done)
         await publish_committed(self.publisher, stored)
         await self.stations.after_commit(lab_id, work.movements, now, time.monotonic())
         return done
+
+    def _decide(
+        self,
+        lab_id: str,
+        now: datetime,
+        orders: dict[str, dict[str, Any]],
+        fresh: list[LimsEvent],
+        replayed: set[str],
+    ) -> tuple[Batch, dict[str, str]]:
+        """Apply the fresh events in memory (on copies of the order rows); their outcomes."""
+        work = Batch(lab_id, now, {k: dict(v) for k, v in orders.items()})
+        outcomes = {e.id: self._apply(work, e) for e in fresh if e.id not in replayed}
+        return work, outcomes
 
     def _apply(self, work: Batch, event: LimsEvent) -> str:
         before = work.position(event.order_id)
@@ -212,6 +225,7 @@ class LimsInbound:
             row["lims_sequence"] = after.sequence
             if effects.status_changed or effects.station_changed:
                 self._move(work, row, before, after, effects, event)
+        work.recorded.add(event.order_id)
         self._record(work, row, event, effects)
         return effects.outcome
 
@@ -276,14 +290,16 @@ class LimsInbound:
     async def _write(
         self, conn: Conn, work: Batch, results: list[EventResult]
     ) -> list[StoredEvent]:
-        outcomes = [(r.id, r.result) for r in results if r.result in ("applied", "late")]
-        await lims_inbound.set_outcomes(conn, work.lab_id, outcomes)
+        recorded = any(r.result in ("applied", "late") for r in results)
         await lims_inbound.update_positions(conn, [work.orders[o] for o in sorted(work.changed)])
         await lims_inbound.insert_breakages(conn, work.lab_id, work.breakages)
         await lims_inbound.insert_inspections(conn, work.lab_id, work.inspections)
         await _insert_movements(conn, work.lab_id, work.movements)
+        # The tenants' heads are locked last: they serialise every writer of the lab's log.
+        practices = {work.orders[o]["practice_id"] for o in work.changed | work.recorded}
+        await tenants.lock_heads(conn, [work.lab_id, *practices])
         stored = await _append_both(conn, work)
-        if outcomes:  # only a request that recorded something is audited
+        if recorded:  # only a request that recorded something is audited
             summary = {"events": [[r.id, r.result] for r in results]}
             await audit.record(conn, work.lab_id, work.now, None, "lims.webhook", None, summary)
         return stored
@@ -324,8 +340,9 @@ def _refusal(event: LimsEvent, row: dict[str, Any] | None) -> IlsError | None:
     return None
 
 
-def _claim_row(event: LimsEvent) -> dict[str, Any]:
+def _claim_row(event: LimsEvent, outcome: str) -> dict[str, Any]:
     return {
+        "outcome": outcome,
         "event_id": event.id,
         "type": event.type,
         "job_id": event.job_id,
