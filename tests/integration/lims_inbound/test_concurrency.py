@@ -1,0 +1,58 @@
+"""De-duplication is the database's: concurrent and cross-request replays apply once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from ils.runtime import Runtime
+from tests.integration.conftest import World
+from tests.integration.lims_inbound.conftest import Lims, place_order, read_order
+
+
+async def test_concurrent_replays_apply_once(
+    client: httpx.AsyncClient, runtime: Runtime, world: World, lims: Lims
+) -> None:
+    oid = str((await place_order(client, world))["id"])
+    event = lims.event(oid, "job.station_changed", station="picking", status="queued")
+    responses = await asyncio.gather(*(lims.post(event) for _ in range(6)))
+    assert all(r.status_code == 200 for r in responses)
+    assert sorted(r.json()["result"] for r in responses) == ["applied"] + ["duplicate"] * 5
+    async with runtime.db.connection() as conn:
+        rows = await conn.fetchval("SELECT count(*) FROM lims_webhook_events")
+        version = await conn.fetchval("SELECT version FROM orders WHERE id = $1", oid)
+    assert rows == 1 and version == 2
+
+
+async def test_a_batch_replaying_an_earlier_request(
+    client: httpx.AsyncClient, runtime: Runtime, world: World, lims: Lims
+) -> None:
+    oid = str((await place_order(client, world))["id"])
+    first = lims.event(oid, "job.station_changed", station="picking", status="queued")
+    assert (await lims.post(first)).json()["result"] == "applied"
+    # The replayed event sits before fresh ones: they are decided without it.
+    later = lims.event(oid, "job.station_changed", station="picking", status="in_process")
+    late = lims.event(oid, "job.accepted", sequence=1)
+    moved = lims.event(oid, "job.station_changed", station="edging", status="queued")
+    response = await lims.post({"events": [first, later, late, moved]})
+    assert [r["result"] for r in response.json()["results"]] == [
+        "duplicate",
+        "applied",
+        "late",
+        "applied",
+    ]
+    async with runtime.db.connection() as conn:
+        rows = await conn.fetch("SELECT event_id, outcome FROM lims_webhook_events ORDER BY n")
+    assert [r["outcome"] for r in rows] == ["applied", "applied", "late", "applied"]
+    order = await read_order(client, world, oid)
+    assert (order["status"], order["station"]) == ("in_production", "edging")
+
+
+async def test_openapi_documents_the_routes(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    webhook = paths["/api/webhooks/lims/{lab_tenant_id}"]["post"]
+    schema = webhook["requestBody"]["content"]["application/json"]["schema"]
+    assert len(schema["anyOf"]) == 2
+    assert "put" in paths["/api/lab/stations/{station}"]
+    assert "get" in paths["/api/lab/stations"]
