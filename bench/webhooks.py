@@ -204,7 +204,9 @@ async def _phase(
     }
 
 
-async def _measure(settings: Settings, single_jobs: int, batch_jobs: int) -> dict[str, Any]:
+async def _measure(
+    settings: Settings, single_jobs: int, batch_jobs: int, senders: int
+) -> dict[str, Any]:
     runtime = await Runtime.open(settings)
     timed = Timed(create_app(settings, runtime=runtime))
     port = _free_port()
@@ -218,7 +220,7 @@ async def _measure(settings: Settings, single_jobs: int, batch_jobs: int) -> dic
             await asyncio.sleep(0.05)
         lab = await _parties(runtime)
         url = f"http://127.0.0.1:{port}/api/webhooks/lims/{lab[0]}"
-        single = await _phase(runtime, timed, url, lab, single_jobs, 1, 4)
+        single = await _phase(runtime, timed, url, lab, single_jobs, 1, senders)
         batched = await _phase(runtime, timed, url, lab, batch_jobs, 100, 2)
         return {"single": single, "batch_100": batched}
     finally:
@@ -227,7 +229,9 @@ async def _measure(settings: Settings, single_jobs: int, batch_jobs: int) -> dic
         await runtime.close()
 
 
-async def _run(settings: Settings, single_jobs: int, batch_jobs: int) -> dict[str, Any]:
+async def _run(
+    settings: Settings, single_jobs: int, batch_jobs: int, senders: int
+) -> dict[str, Any]:
     name = f"ils_bench_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(settings.database_url)
     try:
@@ -241,7 +245,7 @@ async def _run(settings: Settings, single_jobs: int, batch_jobs: int) -> dict[st
             await migrate(conn)
         finally:
             await conn.close()
-        return await _measure(scratch, single_jobs, batch_jobs)
+        return await _measure(scratch, single_jobs, batch_jobs, senders)
     finally:
         await admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
@@ -253,11 +257,12 @@ async def _run(settings: Settings, single_jobs: int, batch_jobs: int) -> dict[st
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer jobs")
+    parser.add_argument("--senders", type=int, default=4, help="concurrent single-event senders")
     args = parser.parse_args(argv)
     single_jobs, batch_jobs = (20, 60) if args.quick else (100, 600)
     settings, services = ensure_services(Settings())
     try:
-        figures = asyncio.run(_run(settings, single_jobs, batch_jobs))
+        figures = asyncio.run(_run(settings, single_jobs, batch_jobs, args.senders))
     finally:
         services.stop()
     result = {

@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from ils import cli
+from ils.domain.event import Topic
 from ils.domain.station import Station
 from ils.runtime import Runtime
+from ils.services.ports import RecordingPublisher
 from ils.services.stations import InProcessStations, load_station
 from tests.integration.conftest import World
 from tests.integration.lims_inbound.conftest import Lims, place_order
@@ -41,6 +43,12 @@ async def test_stations_follow_the_jobs(
     moved = lims.event(orders[0], "job.station_changed", station="edging", status="queued")
     response = await lims.post({"events": [*batch, done, moved]})
     assert {r["result"] for r in response.json()["results"]} == {"applied"}
+    # Snapshots went out on the stations topic (throttled: one per station for this burst).
+    publisher = runtime.publisher
+    assert isinstance(publisher, RecordingPublisher)
+    snapshots = [e for e in publisher.events if e.type == "station.snapshot"]
+    assert sorted(e.data["station"]["station"] for e in snapshots) == ["edging", "surfacing"]
+    assert {(e.tenant_id, e.topic) for e in snapshots} == {(world.lab.tenant_id, Topic.STATIONS)}
     listed = await client.get("/api/lab/stations", headers=world.lab.auth)
     assert listed.status_code == 200
     by_station = {s["station"]: s for s in listed.json()["items"]}
