@@ -5,6 +5,7 @@ Everything kept here is either rebuildable from PostgreSQL or safe to forget.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -62,6 +63,35 @@ class Bus:
         async for key in self.client.scan_iter(match=self.key(prefix) + "*", count=500):
             removed += int(await self.client.delete(key))
         return removed
+
+    async def stream_add(self, stream: str, frames: list[dict[str, Any]], maxlen: int) -> None:
+        """Append frames to a replay stream whose entry ids are their seq numbers.
+
+        Redis is a cache here: a failure is swallowed (readers fall back to PostgreSQL).
+        """
+        if not frames:
+            return
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for frame in frames:
+                pipe.xadd(
+                    self.key(stream),
+                    {"f": json.dumps(frame, separators=(",", ":"))},
+                    id=f"{frame['seq']}-0",
+                    maxlen=maxlen,
+                    approximate=True,
+                )
+            await pipe.execute()
+        except (RedisError, OSError):
+            return
+
+    async def stream_after(self, stream: str, seq: int, limit: int) -> list[dict[str, Any]]:
+        """Frames with seq > ``seq`` from a replay stream (possibly fewer than asked)."""
+        try:
+            rows = await self.client.xrange(self.key(stream), min=f"({seq}-0", count=limit)
+        except (RedisError, OSError):
+            return []
+        return [json.loads(fields[b"f"]) for _, fields in rows or [] if fields]
 
     async def close(self) -> None:
         await self.client.aclose()

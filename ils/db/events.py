@@ -75,3 +75,11 @@ async def since(conn: Conn, tenant_id: str, seq: int, limit: int = 1000) -> list
 
 async def for_order(conn: Conn, tenant_id: str, order_id: str) -> list[StoredEvent]:
     return [_stored(r) for r in await conn.fetch(SELECT_FOR_ORDER, order_id, tenant_id)]
+
+
+SELECT_FIRST = "SELECT coalesce(min(seq), 1) FROM events WHERE tenant_id = $1"
+
+
+async def first(conn: Conn, tenant_id: str) -> int:
+    """The oldest seq the log still holds (1 for an empty or complete log)."""
+    return int(await conn.fetchval(SELECT_FIRST, tenant_id))

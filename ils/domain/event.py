@@ -47,3 +47,7 @@ class StoredEvent:
             body["order_id"] = self.order_id
         body["occurred_at"] = self.occurred_at.isoformat().replace("+00:00", "Z")
         return body
+
+    def frame(self) -> dict[str, Any]:
+        """The room's and the gateway's unit: position, topic and the wire event."""
+        return {"seq": self.seq, "topic": str(self.topic), "event": self.wire()}

@@ -1,0 +1,176 @@
+"""One gateway replica: its sockets, one long-poll per tenant, bounded per-socket queues.
+
+Each socket remembers the last ``seq`` it sent. A frame at or below it is skipped (no duplicate);
+a frame beyond the next one first pulls the missing ones from the room (no gap). So whatever the
+fan-out delivers — late, twice, after a room restart — a client sees its tenant's visible events
+exactly once and in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ils.api.realtime.protocol import CLOSE_SLOW_CONSUMER, QUEUE_LIMIT
+from ils.domain.access import Principal
+from ils.domain.event import Topic
+from ils.domain.visibility import visible_topics
+from ils.services.room import Frame
+from ils.services.rooms import RoomClient
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Close = Callable[[int, str], Awaitable[None]]
+
+
+@dataclass
+class Connection:
+    """One socket's view: who, what it may see, where it is, and its outgoing queue."""
+
+    principal: Principal
+    send: Send
+    close: Close
+    last_sent: int
+    topics: frozenset[Topic] = frozenset(Topic)
+    queue: asyncio.Queue[Frame] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    closed: bool = False
+
+    @property
+    def tenant_id(self) -> str:
+        return self.principal.tenant_id
+
+    def offer(self, frame: Frame) -> bool:
+        """Queue a frame without waiting; False when the socket has fallen too far behind."""
+        if self.closed:
+            return True
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def wants(self, frame: Frame) -> bool:
+        topic = Topic(frame["topic"])
+        return topic in self.topics and topic in visible_topics(self.principal)
+
+
+@dataclass
+class Gateway:
+    rooms: RoomClient
+    poll_timeout_s: float = 15.0
+    id: str = field(default_factory=lambda: f"gw-{uuid.uuid4().hex[:8]}")
+    sockets: dict[str, dict[str, Connection]] = field(default_factory=dict)
+    fanouts: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _chores: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def join(self, conn: Connection) -> None:
+        self.sockets.setdefault(conn.tenant_id, {})[conn.id] = conn
+        if conn.tenant_id not in self.fanouts or self.fanouts[conn.tenant_id].done():
+            start = await self.rooms.head(conn.tenant_id)
+            self.fanouts[conn.tenant_id] = asyncio.create_task(
+                self._fanout(conn.tenant_id, start), name=f"fanout:{conn.tenant_id}"
+            )
+        await self._report_presence(conn.tenant_id)
+
+    async def leave(self, conn: Connection) -> None:
+        conn.closed = True
+        tenant = self.sockets.get(conn.tenant_id, {})
+        tenant.pop(conn.id, None)
+        if not tenant:
+            self.sockets.pop(conn.tenant_id, None)
+            task = self.fanouts.pop(conn.tenant_id, None)
+            if task is not None:
+                task.cancel()
+        with contextlib.suppress(Exception):
+            await self._report_presence(conn.tenant_id)
+
+    async def _report_presence(self, tenant_id: str) -> None:
+        users: dict[str, int] = {}
+        for conn in self.sockets.get(tenant_id, {}).values():
+            users[conn.principal.user_id] = users.get(conn.principal.user_id, 0) + 1
+        await self.rooms.set_presence(tenant_id, self.id, users)
+
+    async def _fanout(self, tenant_id: str, position: int) -> None:
+        """The one long-poll of this replica for this tenant; survives room restarts."""
+        backoff = 0.05
+        while tenant_id in self.sockets:
+            try:
+                result = await self.rooms.poll(tenant_id, position, self.poll_timeout_s)
+                backoff = 0.05
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the room is restarting: it rebuilds from the log; try again
+                log.warning("room poll for %s failed; retrying", tenant_id, exc_info=True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if result["reset"]:
+                position = result["head"]
+                continue
+            for frame in result["frames"]:
+                self._deliver(tenant_id, frame)
+                position = max(position, frame["seq"])
+
+    def _deliver(self, tenant_id: str, frame: Frame) -> None:
+        for conn in list(self.sockets.get(tenant_id, {}).values()):
+            if not conn.offer(frame):
+                chore = asyncio.create_task(self._drop_slow(conn))
+                self._chores.add(chore)
+                chore.add_done_callback(self._chores.discard)
+
+    async def _drop_slow(self, conn: Connection) -> None:
+        await self.leave(conn)
+        with contextlib.suppress(Exception):
+            await conn.close(
+                CLOSE_SLOW_CONSUMER, f"fell behind; reconnect with since={conn.last_sent}"
+            )
+
+    async def send_in_order(self, conn: Connection, frame: Frame) -> None:
+        """Send ``frame`` after whatever is missing before it; skip what was already sent."""
+        if frame["seq"] <= conn.last_sent:
+            return
+        while frame["seq"] > conn.last_sent + 1:
+            gap = await self.rooms.read(
+                conn.tenant_id, conn.last_sent, frame["seq"] - conn.last_sent - 1
+            )
+            if not gap["frames"]:
+                break
+            for missing in gap["frames"]:
+                if missing["seq"] < frame["seq"]:
+                    await self._emit(conn, missing)
+        await self._emit(conn, frame)
+
+    async def _emit(self, conn: Connection, frame: Frame) -> None:
+        if frame["seq"] <= conn.last_sent:
+            return
+        if conn.wants(frame):
+            await conn.send({"type": "event", "seq": frame["seq"], "event": frame["event"]})
+        conn.last_sent = frame["seq"]
+
+    async def catch_up(self, conn: Connection, until: int) -> bool:
+        """Send everything after ``conn.last_sent`` up to ``until``; False if it is not retained."""
+        while conn.last_sent < until:
+            page = await self.rooms.read(
+                conn.tenant_id, conn.last_sent, min(1000, until - conn.last_sent)
+            )
+            if page["reset"]:
+                return False
+            if not page["frames"]:
+                break
+            for frame in page["frames"]:
+                if frame["seq"] <= until:
+                    await self._emit(conn, frame)
+        return True
+
+    async def pump(self, conn: Connection) -> None:
+        """The socket's single writer: queued frames, in order, gaps filled."""
+        while not conn.closed:
+            frame = await conn.queue.get()
+            await self.send_in_order(conn, frame)
