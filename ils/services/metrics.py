@@ -21,6 +21,9 @@ from ils.services.ports import Clock
 from ils.services.report_cache import ReportCache
 
 DASHBOARD_METRICS = rollup.METRICS
+#: How long a computed report may be served after the lab's data moved on (it says when it was
+#: computed): a busy lab appends events every few seconds, and a report reads all its jobs.
+REPORT_MAX_AGE_S = 30.0
 KPI_SOURCES = (
     "orders",
     "events",
@@ -119,7 +122,7 @@ class Metrics:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self.cache = ReportCache()
+        self.cache = ReportCache(max_age_s=REPORT_MAX_AGE_S)
 
     def _days(
         self, range_name: str | None, first: date | None, last: date | None
@@ -198,11 +201,20 @@ class Metrics:
     async def _cached(
         self, kind: str, lab_id: str, days: tuple[date, date], compute: Callable[[], Awaitable[Any]]
     ) -> Any:
-        """A report of the lab, recomputed only when its log, cost model or day changed."""
+        """A report of the lab, recomputed when its cost model or the day changed, or when its log
+        moved on and the report is older than ``REPORT_MAX_AGE_S``."""
         async with self.db.connection() as conn:
             version = await metrics.data_version(conn, lab_id)
-        today = self.clock().date()
-        return await self.cache.get((kind, lab_id, *days), (*version, today), compute)
+        now = self.clock()
+
+        async def stamped() -> Any:
+            body = await compute()
+            body["basis"] |= {"computed_at": now, "log_seq": version[0]}
+            return body
+
+        # A new cost model or a new day is a new report; new events may wait REPORT_MAX_AGE_S.
+        key = (kind, lab_id, *days, version[1], now.date())
+        return await self.cache.get(key, (version[0],), stamped)
 
     async def production_kpis(
         self, principal: Principal, range_name: str | None, first: date | None, last: date | None
@@ -276,11 +288,18 @@ class Metrics:
     ) -> dict[str, Any]:
         principal.require(Permission.ANALYTICS_READ)
         _require_lab(principal)
-        first, last = self._days(range_name, first, last)
+        days = self._days(range_name, first, last)
+        lab_id = principal.tenant_id
+        body: dict[str, Any] = await self._cached(
+            "revenue", lab_id, days, lambda: self._revenue_report(lab_id, *days)
+        )
+        return body
+
+    async def _revenue_report(self, lab_id: str, first: date, last: date) -> dict[str, Any]:
         period = period_of(first, last)
         async with self.db.connection() as conn:
-            rows = await metrics.revenue(conn, principal.tenant_id, period.start, period.end)
-            model = await metrics.cost_model(conn, principal.tenant_id)
+            rows = await metrics.revenue(conn, lab_id, period.start, period.end)
+            model = await metrics.cost_model(conn, lab_id)
         currency = model["currency"] if model else None
         total = sum((r["revenue"] for r in rows), Decimal(0))
         return {
