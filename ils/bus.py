@@ -6,12 +6,24 @@ Everything kept here is either rebuildable from PostgreSQL or safe to forget.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from ils.errors import DependencyUnavailable
 from ils.settings import Settings
+
+
+@asynccontextmanager
+async def _reachable() -> AsyncIterator[None]:
+    """Redis failures surface as ``dependency-unavailable`` (503 with Retry-After), not a 500."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise DependencyUnavailable("Redis is unreachable") from exc
 
 
 class Bus:
@@ -41,21 +53,45 @@ class Bus:
     async def incr_window(self, key: str, window_s: int) -> int:
         """Count an attempt in a fixed window; the key expires with the window."""
         full = self.key(key)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.incr(full)
-        pipe.expire(full, window_s, nx=True)
-        count, _ = await pipe.execute()
+        async with _reachable():
+            pipe = self.client.pipeline(transaction=True)
+            pipe.incr(full)
+            pipe.expire(full, window_s, nx=True)
+            count, _ = await pipe.execute()
         return int(count)
 
     async def ttl(self, key: str) -> int:
-        return int(await self.client.ttl(self.key(key)))
+        async with _reachable():
+            return int(await self.client.ttl(self.key(key)))
 
     async def hold(self, key: str, ttl_s: int) -> None:
         """Set a flag that expires by itself (a lockout); ``ttl`` tells how long it has left."""
-        await self.client.set(self.key(key), b"1", ex=ttl_s)
+        async with _reachable():
+            await self.client.set(self.key(key), b"1", ex=ttl_s)
 
     async def forget(self, *keys: str) -> None:
-        await self.client.delete(*(self.key(k) for k in keys))
+        async with _reachable():
+            await self.client.delete(*(self.key(k) for k in keys))
+
+    async def first_in_window(self, key: str, window_s: int) -> bool:
+        """True for the first caller of a ``window_s``-second window (SET NX EX), else False."""
+        async with _reachable():
+            return bool(await self.client.set(self.key(key), b"1", nx=True, ex=window_s))
+
+    async def tally(self, key: str, ttl_s: int) -> None:
+        """Count one occurrence; the counter is forgotten ``ttl_s`` seconds after the last one."""
+        full = self.key(key)
+        async with _reachable():
+            pipe = self.client.pipeline(transaction=True)
+            pipe.incr(full)
+            pipe.expire(full, ttl_s)
+            await pipe.execute()
+
+    async def take_tally(self, key: str) -> int:
+        """Read and reset a :meth:`tally` counter atomically (GETDEL): each count is taken once."""
+        async with _reachable():
+            value = await self.client.getdel(self.key(key))
+        return int(value or 0)
 
     async def delete_prefix(self, prefix: str) -> int:
         """Delete every key under ``prefix`` (tests clean up their own key prefixes this way)."""

@@ -102,7 +102,7 @@ def _rotator(tenant_id: str) -> Any:
     from ils.services.lims_inbound import rotate_webhook_secret
 
     async def rotate(identity: Identity) -> Any:
-        secret = await rotate_webhook_secret(identity.db, tenant_id, utc_now())
+        secret = await rotate_webhook_secret(identity.db, identity.settings, tenant_id, utc_now())
         return {"tenant_id": tenant_id, "webhook_secret": secret}
 
     return rotate
@@ -167,7 +167,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "secrets":
 
             async def reseal(identity: Identity) -> Any:
-                return {"mfa_secrets_resealed": await identity.mfa.reseal()}
+                from ils.services import webhook_secrets
+
+                webhooks = await webhook_secrets.reseal(identity.db, identity.settings)
+                mfa = await identity.mfa.reseal()
+                return {"mfa_secrets_resealed": mfa, "webhook_secrets_resealed": webhooks}
 
             print(json.dumps(asyncio.run(_with_identity(settings, reseal))))
             return 0

@@ -32,6 +32,17 @@ RETURNING last_order_no
 UPDATE_SECRETS = """
 UPDATE tenants SET webhook_secret_previous = webhook_secret, webhook_secret = $2 WHERE id = $1
 """
+SELECT_WEBHOOK_SECRETS = """
+SELECT id, webhook_secret, webhook_secret_previous FROM tenants
+WHERE webhook_secret IS NOT NULL OR webhook_secret_previous IS NOT NULL
+ORDER BY id
+"""
+REPLACE_WEBHOOK_SECRETS = """
+UPDATE tenants SET webhook_secret = $2, webhook_secret_previous = $3
+WHERE id = $1
+  AND webhook_secret IS NOT DISTINCT FROM $4::text
+  AND webhook_secret_previous IS NOT DISTINCT FROM $5::text
+"""
 
 
 @dataclass(frozen=True)
@@ -93,3 +104,34 @@ async def next_order_number(conn: Conn, tenant_id: str) -> int:
 
 async def rotate_webhook_secret(conn: Conn, tenant_id: str, secret: str) -> None:
     await conn.execute(UPDATE_SECRETS, tenant_id, secret)
+
+
+@dataclass(frozen=True)
+class StoredSecrets:
+    """A tenant's webhook secrets as stored (sealed, or plain text from before sealing)."""
+
+    tenant_id: str
+    webhook_secret: str | None
+    webhook_secret_previous: str | None
+
+
+async def webhook_secrets(conn: Conn) -> list[StoredSecrets]:
+    rows = await conn.fetch(SELECT_WEBHOOK_SECRETS)
+    return [
+        StoredSecrets(str(r["id"]), r["webhook_secret"], r["webhook_secret_previous"]) for r in rows
+    ]
+
+
+async def replace_webhook_secrets(
+    conn: Conn, read: StoredSecrets, current: str | None, previous: str | None
+) -> int:
+    """Store re-sealed secrets if the row still holds what was ``read``; 1 if it changed."""
+    status = await conn.execute(
+        REPLACE_WEBHOOK_SECRETS,
+        read.tenant_id,
+        current,
+        previous,
+        read.webhook_secret,
+        read.webhook_secret_previous,
+    )
+    return int(str(status).rsplit(" ", 1)[-1])

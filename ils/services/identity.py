@@ -23,6 +23,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ils.bus import Bus
+from ils.crypto import seal
 from ils.db import audit, identity, tenants
 from ils.db.database import Conn, Database
 from ils.db.identity import UserRow
@@ -42,6 +43,7 @@ from ils.errors import (
 from ils.services.login_guard import LoginGuard
 from ils.services.mfa import Mfa
 from ils.services.sso import Sso, looks_like_jwt
+from ils.services.webhook_secrets import new_secret
 from ils.settings import Settings
 
 FULL, ENROLLMENT = "full", "mfa_enrollment"
@@ -134,11 +136,12 @@ class Identity:
         email = normalise_email(admin_email, "/admin_email")
         password_hash = await self.hash_password(admin_password, "/admin_password")
         tenant_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
-        secret = secrets.token_hex(32) if kind is TenantKind.LAB else None
+        secret = new_secret() if kind is TenantKind.LAB else None
+        sealed = seal(self.settings, secret) if secret is not None else None
         async with self.db.transaction() as conn:
             if await identity.user_by_email(conn, email):
                 raise Conflict("a user with this email already exists")
-            await tenants.insert(conn, tenant_id, kind, name, {}, secret, now)
+            await tenants.insert(conn, tenant_id, kind, name, {}, sealed, now)
             await identity.insert_user(conn, user_id, tenant_id, email, password_hash, "admin", now)
             await audit.record(
                 conn,

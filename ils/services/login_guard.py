@@ -4,6 +4,9 @@ Failed attempts are counted per account (the normalised email) and per client ad
 fixed window; reaching the limit sets a lockout flag that expires by itself. While a flag is set,
 every attempt is refused with 429 ``locked-out`` and ``Retry-After`` (the flag's remaining
 seconds) before the password is even checked, so a locked account cannot be probed.
+
+The guard fails closed: when Redis cannot be reached, ``ils.bus`` raises ``dependency-unavailable``
+(503 with ``Retry-After``) and no password is checked, since attempts could not be counted.
 """
 
 from __future__ import annotations

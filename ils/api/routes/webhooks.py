@@ -81,12 +81,16 @@ def _request_schema() -> dict[str, Any]:
 async def lims_webhook(lab_tenant_id: UUID, request: Request, runtime: RuntimeDep) -> Any:
     """Apply one signed LIMS event, or a batch ``{"events": [...]}`` (one result per event)."""
     limit = runtime.settings.max_body_bytes
+    too_large = PayloadTooLarge(f"the body must be at most {limit} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        await runtime.lims_inbound.refuse(str(lab_tenant_id), too_large, runtime.clock())
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"the body must be at most {limit} bytes")
+            await runtime.lims_inbound.refuse(str(lab_tenant_id), too_large, runtime.clock())
         chunks.append(chunk)
     return await runtime.lims_inbound.receive(
         str(lab_tenant_id),
