@@ -14,6 +14,7 @@ from ray.serve import Application
 
 from actors.gateways import gateways_factory
 from ils.api.app import create_app
+from ils.api.realtime.app import create_realtime_app
 from ils.settings import Settings
 
 
@@ -35,6 +36,27 @@ def build_api(args: dict[str, Any] | None = None) -> Application:
         """A replica of the HTTP API; the FastAPI app (and its runtime) is built on the replica."""
 
     return ApiIngress.bind()  # type: ignore[attr-defined]
+
+
+def build_realtime(args: dict[str, Any] | None = None) -> Application:
+    """The WebSocket gateway application (route prefix ``/ws``), apart from the HTTP API.
+
+    Every open socket holds one ``max_ongoing_requests`` slot, so the limit is far above the
+    API's; sockets never compete with REST requests for a replica's slots.
+    """
+    settings = settings_from_args(args)
+
+    def builder() -> FastAPI:
+        return create_realtime_app(settings, gateways_factory)
+
+    @serve.deployment(
+        name="gateway", max_ongoing_requests=10_000, ray_actor_options={"num_cpus": 0}
+    )
+    @serve.ingress(builder)
+    class GatewayIngress:
+        """A gateway replica: its sockets and one long-poll per tenant it serves."""
+
+    return GatewayIngress.bind()  # type: ignore[attr-defined]
 
 
 build = build_api

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.bottleneck import RayBottlenecks
 from actors.forecast import forecast_model
+from actors.room import RayRooms
 from actors.station import RayStations
 from ils.services.forecast_model import FitRequest, ServedModel
 from ils.services.ports import Gateways
+from ils.services.rooms import RoomsPublisher
 from ils.settings import Settings
 
 
@@ -27,4 +30,11 @@ class RayForecaster:
 
 def gateways_factory(settings: Settings) -> Gateways:
     """The ports of an API replica on Ray."""
-    return Gateways(forecasts=RayForecaster(), stations=RayStations(settings))
+    rooms = RayRooms(settings)
+    return Gateways(
+        publisher=RoomsPublisher(rooms),
+        rooms=rooms,
+        forecasts=RayForecaster(),
+        stations=RayStations(settings),
+        bottlenecks=RayBottlenecks(settings),
+    )

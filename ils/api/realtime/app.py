@@ -195,6 +195,23 @@ async def serve_socket(ws: WebSocket, runtime: Runtime, gateway: Gateway) -> Non
 RoomsFactory = Callable[[Runtime], RoomClient]
 
 
+class PrefixRoot:
+    """Route ``GET /ws`` (the Serve route prefix itself) to the app's ``/`` route.
+
+    Under a route prefix the request path equals ``root_path`` and Starlette matches the empty
+    remainder against nothing; this maps it to ``/`` so the URL in API.md works without a slash.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        root = scope.get("root_path", "")
+        if scope["type"] in ("websocket", "http") and root and scope.get("path") == root:
+            scope = {**scope, "path": root + "/", "raw_path": (root + "/").encode()}
+        await self.app(scope, receive, send)
+
+
 def create_realtime_app(
     settings: Settings,
     gateways_factory: Callable[[Settings], Gateways] | None = None,
@@ -210,7 +227,8 @@ def create_realtime_app(
             gateways = gateways_factory(settings) if gateways_factory else None
             opened = await Runtime.open(settings, gateways, run_migrations=False)
         rooms = opened.gateways.rooms or local_rooms(opened)
-        app.state.runtime, app.state.gateway = opened, Gateway(rooms)
+        app.state.runtime = opened
+        app.state.gateway = Gateway(rooms, meter=opened.gateways.metrics)
         try:
             yield
         finally:
@@ -218,6 +236,7 @@ def create_realtime_app(
                 await opened.close()
 
     app = FastAPI(title="ILS real-time", lifespan=lifespan)
+    app.add_middleware(PrefixRoot)
 
     @app.websocket(path)
     async def websocket(ws: WebSocket) -> None:

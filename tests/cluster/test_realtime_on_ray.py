@@ -1,0 +1,110 @@
+"""Real-time on Ray: TenantRoom actors and the gateway app, killed mid-stream, lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from ils.settings import Settings
+from tests.cluster.test_api_over_serve import _tenants
+from tests.integration.conftest import PASSWORD, order_body
+
+
+async def _login(client: httpx.AsyncClient, email: str) -> str:
+    response = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+class Watcher:
+    """A client that reconnects with `since` whenever its socket drops, and keeps every seq."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url, self.token = url, token
+        self.seqs: list[int] = []
+        self.reconnects = 0
+
+    async def run(self, until: asyncio.Event) -> None:
+        while not until.is_set():
+            try:
+                async with websockets.connect(self.url, open_timeout=30) as ws:
+                    # A new screen has seen nothing (since 0); a returning one resumes.
+                    since = self.seqs[-1] if self.seqs else 0
+                    auth: dict[str, Any] = {"type": "auth", "token": self.token, "since": since}
+                    await ws.send(json.dumps(auth))
+                    while not until.is_set():
+                        try:
+                            frame = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                        except TimeoutError:
+                            continue
+                        if frame["type"] == "event":
+                            self.seqs.append(frame["seq"])
+            except (websockets.ConnectionClosed, OSError, TimeoutError):
+                self.reconnects += 1
+                await asyncio.sleep(0.2)
+
+
+async def _kill_room(tenant_id: str) -> None:
+    import ray
+
+    from actors.room import NAMESPACE, room_name
+
+    handle = ray.get_actor(room_name(tenant_id), namespace=NAMESPACE)
+    ray.kill(handle, no_restart=False)
+
+
+async def _kill_gateway_replica() -> bool:
+    import ray
+
+    for actor in ray.util.list_named_actors(all_namespaces=True):
+        if "gateway" in actor["name"] and "REPLICA" in actor["name"].upper():
+            ray.kill(ray.get_actor(actor["name"], namespace=actor["namespace"]), no_restart=True)
+            return True
+    return False
+
+
+@pytest.mark.timeout(240)
+async def test_rooms_and_gateways_die_mid_stream_and_clients_miss_nothing(
+    api_url: str, cluster_settings: Settings
+) -> None:
+    lab_id, practice_id = await _tenants(cluster_settings)
+    ws_url = api_url.replace("http://", "ws://") + "/ws"
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        practice = {
+            "Authorization": f"Bearer {await _login(client, 'admin@serve-practice.example')}"
+        }
+        watchers = [
+            Watcher(ws_url, await _login(client, "admin@serve-practice.example")),
+            Watcher(ws_url, await _login(client, "admin@serve-lab.example")),
+        ]
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(w.run(stop)) for w in watchers]
+        await asyncio.sleep(2)
+
+        async def place(n: int) -> None:
+            for _ in range(n):
+                made = await client.post("/api/orders", json=order_body(lab_id), headers=practice)
+                assert made.status_code == 201, made.text
+
+        await place(5)
+        await _kill_room(practice_id)
+        await _kill_room(lab_id)
+        await place(5)
+        assert await _kill_gateway_replica()
+        await place(5)
+        deadline = asyncio.get_running_loop().time() + 90
+        while any(len(w.seqs) < 15 for w in watchers):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        stop.set()
+        await asyncio.gather(*tasks)
+    for watcher in watchers:
+        assert watcher.seqs == list(range(1, 16)), (watcher.seqs, watcher.reconnects)
+    assert any(w.reconnects for w in watchers)  # the gateway kill really dropped sockets
