@@ -25,7 +25,9 @@ TINT_COATINGS = frozenset({"tint"})
 AR_COATINGS = frozenset({"ar"})
 
 
-def route(lens_type: str, coatings: frozenset[str] | set[str], stock: bool = False) -> list[Station]:
+def route(
+    lens_type: str, coatings: frozenset[str] | set[str], stock: bool = False
+) -> list[Station]:
     """The stations a job visits, in order.
 
     Stock (finished) single-vision lenses skip surfacing and hard coat; ``ar_coat`` only for
