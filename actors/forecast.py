@@ -9,10 +9,12 @@ empty: the next request is answered provisionally while the model is selected ag
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import ray
 
+from actors.metrics import RayMeter
 from ils.services.forecast_model import (
     FitRequest,
     FittedLab,
@@ -21,6 +23,7 @@ from ils.services.forecast_model import (
     failure_reason,
     fit_lab,
 )
+from ils.services.instruments import MODEL_FIT_S
 
 NAMESPACE = "ils"
 
@@ -35,6 +38,7 @@ class ForecastModel:
         self.lab_id = lab_id
         self.lab = LabForecast()
         self.lock = threading.Lock()
+        self.meter = RayMeter()
 
     def serve(self, request: FitRequest) -> ServedModel:
         with self.lock:
@@ -58,8 +62,10 @@ class ForecastModel:
             }
 
     def _fit(self, request: FitRequest, previous: FittedLab | None) -> None:
+        started = time.perf_counter()
         try:
             fitted = fit_lab(request, previous)
+            self.meter.observe(MODEL_FIT_S, time.perf_counter() - started, {"model": "demand"})
         except Exception as exc:
             with self.lock:
                 self.lab.crashed(request, failure_reason(exc))

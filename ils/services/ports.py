@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ils.domain.event import StoredEvent
+from ils.services.instruments import Meter, NullMeter
 
 if TYPE_CHECKING:
     from ils.services.forecast_model import Forecaster
@@ -55,10 +56,21 @@ class Gateways:
     """
 
     publisher: Publisher = field(default_factory=NullPublisher)
+    #: Tenant rooms for the real-time gateway (``ils.services.rooms.RoomClient``); None: built
+    #: in-process from the runtime's database and Redis.
+    rooms: Any = None
     forecasts: Forecaster = field(default_factory=lambda: _in_process_forecaster())
     #: Live station state (``ils.services.stations.StationsPort``); None: built in-process from
     #: the runtime's database (``InProcessStations``).
     stations: Any = None
+    #: Per-lab bottleneck detectors (``ils.services.bottleneck_model.BottleneckPort``); None:
+    #: built in-process from the runtime's database and stations (``InProcessBottlenecks``).
+    bottlenecks: Any = None
+    #: Each lab's anomaly model (``ils.services.anomaly_model.AnomalyPort``); None: in-process
+    #: (``InProcessAnomaly``) on the runtime's database.
+    anomaly: Any = None
+    #: Operational metrics (``ils.services.instruments``); on Ray, ``actors.metrics.RayMeter``.
+    metrics: Meter = field(default_factory=NullMeter)
 
 
 def _in_process_forecaster() -> Forecaster:

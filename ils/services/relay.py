@@ -33,6 +33,7 @@ from ils.lims.backoff import Backoff
 from ils.lims.breaker import Breaker, BreakerPolicy
 from ils.lims.client import ClientPolicy, LimsClient, LimsRejected, LimsUnavailable
 from ils.services import relay_outcomes
+from ils.services.instruments import BREAKER_LEVEL, BREAKER_STATE, OUTBOX_DEPTH, Meter, NullMeter
 from ils.services.orders import order_view
 from ils.services.ports import Clock, Publisher, publish_committed, utc_now
 from ils.settings import Settings
@@ -104,6 +105,7 @@ class Relay:
         *,
         client_factory: ClientFactory = LimsClient,
         rng: random.Random | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self.db = db
         self.publisher = publisher
@@ -112,6 +114,7 @@ class Relay:
         self.policy = policy or RelayPolicy()
         self.client_factory = client_factory
         self.rng = rng or random.Random()
+        self.meter: Meter = meter or NullMeter()
         self.stats = RelayStats()
         self._labs: dict[str, _Lab] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -211,6 +214,7 @@ class Relay:
                 await self._send(lab, item)
         finally:
             await self._save_breaker(lab)
+            await self._report(lab)
 
     async def _release(self, lab: _Lab, rows: list[outbox.OutboxRow], now: datetime) -> None:
         """Rows claimed before the breaker opened go back, due when it lets probes through."""
@@ -262,6 +266,17 @@ class Relay:
             at = max(at, reopens)
         await relay_outcomes.later(self.db, item, at, reason)
         self.stats.retried += 1
+
+    async def _report(self, lab: _Lab) -> None:
+        """Breaker state and outbox depth of the lab, as metrics."""
+        if isinstance(self.meter, NullMeter):
+            return  # nobody is looking: spare the depth query
+        tags = {"lab": lab.lab_id}
+        state = str(lab.breaker.current(self.clock()).state)
+        self.meter.set(BREAKER_STATE, BREAKER_LEVEL[state], tags)
+        async with self.db.connection() as conn:
+            depth = await outbox.depth(conn, lab.lab_id)
+        self.meter.set(OUTBOX_DEPTH, float(depth["pending"]), tags)
 
     async def _save_breaker(self, lab: _Lab) -> None:
         now = self.clock()

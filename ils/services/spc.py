@@ -24,6 +24,7 @@ from ils.db.database import Conn, Database
 from ils.domain.access import Permission, Principal
 from ils.domain.event import NewEvent, StoredEvent, Topic
 from ils.errors import Conflict, FieldIssue, NotFound, ValidationFailed
+from ils.services.instruments import ALERTS_RAISED, Meter, NullMeter
 from ils.services.ports import Publisher, publish_committed
 from ils.services.quality import require_lab
 
@@ -97,9 +98,10 @@ def alert_view(alert: dict[str, Any]) -> dict[str, Any]:
 
 
 class ControlPoints:
-    def __init__(self, db: Database, publisher: Publisher) -> None:
+    def __init__(self, db: Database, publisher: Publisher, meter: Meter | None = None) -> None:
         self.db = db
         self.publisher = publisher
+        self.meter: Meter = meter or NullMeter()
 
     async def create(
         self, principal: Principal, body: dict[str, Any], now: datetime
@@ -176,6 +178,8 @@ class ControlPoints:
             stored = sorted(await spc.add_measurements(conn, point_id, rows), key=lambda r: r["id"])
             alerts, log = await self._rules(conn, row, stored, now)
         await publish_committed(self.publisher, log)
+        for alert in alerts:
+            self.meter.count(ALERTS_RAISED, tags={"kind": str(alert["kind"])})
         return {
             "control_point_id": point_id,
             "measurements": [measurement_view(r) for r in stored],

@@ -14,12 +14,14 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ils.api.realtime.protocol import CLOSE_SLOW_CONSUMER, QUEUE_LIMIT
 from ils.domain.access import Principal
 from ils.domain.event import Topic
 from ils.domain.visibility import visible_topics
+from ils.services.instruments import PROPAGATION_MS, SOCKETS, Meter, NullMeter
 from ils.services.room import Frame
 from ils.services.rooms import RoomClient
 
@@ -69,9 +71,22 @@ class Gateway:
     sockets: dict[str, dict[str, Connection]] = field(default_factory=dict)
     fanouts: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _chores: set[asyncio.Task[None]] = field(default_factory=set)
+    meter: Meter = field(default_factory=NullMeter)
+
+    def _count_sockets(self) -> None:
+        open_now = sum(len(conns) for conns in self.sockets.values())
+        self.meter.set(SOCKETS, float(open_now), {"replica": self.id})
+
+    def _observe_propagation(self, frame: Frame) -> None:
+        if isinstance(self.meter, NullMeter):
+            return
+        at = datetime.fromisoformat(str(frame["event"]["occurred_at"]).replace("Z", "+00:00"))
+        waited = (datetime.now(UTC) - at).total_seconds() * 1000.0
+        self.meter.observe(PROPAGATION_MS, waited, {"topic": str(frame["topic"])})
 
     async def join(self, conn: Connection) -> None:
         self.sockets.setdefault(conn.tenant_id, {})[conn.id] = conn
+        self._count_sockets()
         if conn.tenant_id not in self.fanouts or self.fanouts[conn.tenant_id].done():
             start = await self.rooms.head(conn.tenant_id)
             self.fanouts[conn.tenant_id] = asyncio.create_task(
@@ -83,6 +98,7 @@ class Gateway:
         conn.closed = True
         tenant = self.sockets.get(conn.tenant_id, {})
         tenant.pop(conn.id, None)
+        self._count_sockets()
         if not tenant:
             self.sockets.pop(conn.tenant_id, None)
             task = self.fanouts.pop(conn.tenant_id, None)
@@ -152,6 +168,7 @@ class Gateway:
             return
         if conn.wants(frame):
             await conn.send({"type": "event", "seq": frame["seq"], "event": frame["event"]})
+            self._observe_propagation(frame)
         conn.last_sent = frame["seq"]
 
     async def catch_up(self, conn: Connection, until: int) -> bool:
