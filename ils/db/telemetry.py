@@ -16,7 +16,9 @@ import numpy as np
 
 from ils.db.database import Conn
 
-RAW_RETENTION_DAYS = 30
+#: Raw rows are kept this long by default: the failure model trains on them (its features need
+#: the raw readings, not hourly aggregates).
+RAW_RETENTION_DAYS = 90
 COPY_COLUMNS = ("lab_id", "equipment_id", "metric", "at", "value")
 INSERT_QUARANTINE = """
 INSERT INTO telemetry_quarantine (lab_id, equipment_id, at, code, detail, reading, received_at)
@@ -38,9 +40,6 @@ FROM telemetry WHERE lab_id = $1 AND equipment_id = $2 AND at >= $3
 GROUP BY equipment_id, at ORDER BY at
 """
 SELECT_LATEST = "SELECT max(at) FROM telemetry WHERE lab_id = $1"
-COUNT_READINGS = """
-SELECT count(DISTINCT (equipment_id, at)) FROM telemetry WHERE lab_id = $1
-"""
 PRUNE = "SELECT prune_telemetry($1, $2)"
 SELECT_HOURLY = """
 SELECT equipment_id, metric, hour, n, mean, min, max, stddev FROM telemetry_hourly

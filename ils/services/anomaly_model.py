@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 
 REBUILD_WINDOW = timedelta(days=2)
 RETRAIN_AFTER = timedelta(hours=24)
-#: How far back a machine's readings are read for its risk (its features need the segment since
-#: the last reset; older than the raw retention there is nothing to read anyway).
+#: How far back readings are read: for training, and for a machine's risk (its features need the
+#: segment since its last reset). Older than the raw retention there is nothing to read anyway.
 RISK_LOOKBACK = timedelta(days=telemetry.RAW_RETENTION_DAYS)
 #: Minimum history before a failure model is trained (machines held out in folds need peers).
 REQUIRED = {"machines": 3, "failures": 3, "days": 14.0}

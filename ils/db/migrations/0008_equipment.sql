@@ -49,7 +49,7 @@ CREATE TABLE telemetry_quarantine (
 CREATE INDEX telemetry_quarantine_lab ON telemetry_quarantine (lab_id, received_at);
 
 -- Long-term retention: hourly aggregates per (machine, metric). Retention rule: raw telemetry is
--- kept for N days (prune_telemetry(N), default 30); before raw rows are deleted their hours are
+-- kept for N days (prune_telemetry(N); ILS keeps 90: ils.db.telemetry.RAW_RETENTION_DAYS); before raw rows are deleted their hours are
 -- rolled up here, and the hourly rows are kept.
 CREATE TABLE telemetry_hourly (
     lab_id        uuid NOT NULL,
