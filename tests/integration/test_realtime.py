@@ -243,3 +243,67 @@ async def test_subscription_filter_and_msgpack(stack: Stack, people: World) -> N
     frame = msgpack.unpackb(await asyncio.wait_for(screen.ws.recv(), 5))
     assert frame["type"] == "event" and frame["seq"] == 2
     await screen.close()
+
+
+async def test_replay_holds_for_webhook_driven_events_in_both_tenants(
+    stack: Stack, people: World
+) -> None:
+    """State at N + events after N = fresh read, across every LIMS event type, lab and practice."""
+    from tests.integration.lims_inbound.conftest import Lims
+    from tests.integration.lims_inbound.test_event_types import MEASURED_OK
+
+    assert people.lab.webhook_secret
+    lims = Lims(stack.client, people, people.lab.webhook_secret)
+    first, second = await _place(stack, people), await _place(stack, people)
+
+    def view(orders: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
+        return {o["id"]: (o["status"], o["station"], o["version"]) for o in orders}
+
+    async def snapshot(party: Any) -> tuple[dict[str, tuple[Any, ...]], int]:
+        listing = await stack.client.get("/api/orders", headers=party.auth, params={"limit": 500})
+        return view(listing.json()["items"]), await _head(stack, party.tenant_id)
+
+    before = {p.tenant_id: await snapshot(p) for p in (people.lab, people.practice)}
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        (first["id"], "job.accepted", {"status": "accepted"}),
+        (first["id"], "job.station_changed", {"station": "surfacing", "status": "in_process"}),
+        (
+            first["id"],
+            "job.breakage",
+            {
+                "station": "surfacing",
+                "reason_code": "blank_chipped",
+                "shift": "day",
+                "restart_station": "picking",
+            },
+        ),
+        (second["id"], "job.accepted", {"status": "accepted"}),
+        (second["id"], "job.on_hold", {"station": "order_entry", "reason": "frame_missing"}),
+        (first["id"], "job.station_changed", {"station": "final_inspection", "status": "queued"}),
+        (
+            first["id"],
+            "job.inspection",
+            {"station": "final_inspection", "measured": MEASURED_OK, "pass": True},
+        ),
+        (second["id"], "job.released", {"station": "order_entry"}),
+        (first["id"], "job.shipped", {"carrier": "UPS", "tracking_number": "1Z"}),
+        (first["id"], "job.delivered", {}),
+        (second["id"], "job.cancelled", {"reason": "practice request"}),
+    ]
+    for order_id, kind, data in steps:
+        response = await lims.post(lims.event(order_id, kind, **data))
+        assert response.status_code == 200, response.text
+    for party in (people.lab, people.practice):
+        state, n = before[party.tenant_id]
+        fresh, head = await snapshot(party)
+        screen = await Screen.open(stack.ws_url, party.token, since=n)
+        await screen.next()
+        types = set()
+        for frame in await screen.events_until(head):
+            types.add(frame["event"]["type"])
+            order = frame["event"].get("order")
+            if order:
+                state[order["id"]] = (order["status"], order["station"], order["version"])
+        await screen.close()
+        assert state == fresh, party.tenant_id
+        assert {"order.status_changed", "breakage.recorded", "inspection.recorded"} <= types
