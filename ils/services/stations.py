@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import fmean
@@ -233,6 +233,10 @@ class InProcessStations:
         (await self.model(lab_id, station)).resources = resources
 
 
+#: Told of committed movements after the stations took them (the bottleneck detectors).
+MovementObserver = Callable[[str, Sequence[Movement]], Awaitable[None]]
+
+
 class Stations:
     """Use-cases of the live lab: read the stations, change resources, fan movements out."""
 
@@ -240,6 +244,7 @@ class Stations:
         self.db = db
         self.port = port
         self.publisher = publisher
+        self.observers: list[MovementObserver] = []
 
     async def list_stations(self, principal: Principal) -> dict[str, Any]:
         lab_id = _lab_of(principal, Permission.LAB_READ)
@@ -297,6 +302,11 @@ class Stations:
                 snapshots.append(answer)
         if snapshots:
             await self.publish_snapshots(lab_id, snapshots, now)
+        for observe in self.observers:
+            try:
+                await observe(lab_id, moves)
+            except Exception:  # committed already: an observer's failure is not the webhook's
+                log.warning("observer of %s movements failed", lab_id, exc_info=True)
 
     async def publish_snapshots(
         self, lab_id: str, snapshots: list[dict[str, Any]], now: datetime
