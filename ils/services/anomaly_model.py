@@ -381,6 +381,9 @@ class InProcessAnomaly:
     ) -> dict[str, Any]:
         return await (await self.lab(lab_id)).precursor(equipment_id, failed_at)
 
+    async def machines(self, lab_id: str) -> dict[str, dict[str, Any]]:
+        return (await self.lab(lab_id)).machine_status()
+
     async def settle(self) -> None:
         """Wait for running trainings (tests, shutdown)."""
         tasks = [lab.training for lab in self.labs.values() if lab.training is not None]
