@@ -34,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations")
 
+    status = sub.add_parser("status", help="health summary: API readiness, Serve apps, actors")
+    status.add_argument("--url", default=None, help="the API (default http://HOST:PORT)")
+    status.add_argument(
+        "--ray-dashboard",
+        default="http://127.0.0.1:8265",
+        help="the Ray dashboard to read Serve and actor state from ('none' to skip)",
+    )
+
     tenant = sub.add_parser("tenant", help="tenant administration").add_subparsers(
         dest="tenant_command", required=True
     )
@@ -146,6 +154,21 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result["ok"] else 1
 
 
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from ils.status import probe_cluster, status
+
+    probe = None
+    if args.ray_dashboard != "none":
+
+        def probe() -> dict[str, Any]:
+            return probe_cluster(args.ray_dashboard)
+
+    url = args.url or f"http://{settings.host}:{settings.port}"
+    summary = status(url, probe)
+    print(json.dumps(summary, default=str))
+    return 0 if summary["healthy"] else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
@@ -156,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             demo = settings.demo if args.demo is None else args.demo
             return up(settings, args.host or settings.host, args.port or settings.port, demo)
+        if args.command == "status":
+            return _status(args, settings)
         if args.command == "migrate":
             applied = asyncio.run(_migrate(settings))
             print(json.dumps({"applied": applied}))

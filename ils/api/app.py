@@ -15,10 +15,14 @@ from fastapi import FastAPI, Request, Response
 from ils.api import problems
 from ils.api.routes import (
     analytics,
+    anomalies,
     auth,
+    bottlenecks,
     catalog,
+    dashboard,
     dcs,
     dispensing,
+    equipment,
     forecast,
     health,
     lims,
@@ -30,6 +34,7 @@ from ils.api.routes import (
     webhooks,
 )
 from ils.errors import PayloadTooLarge
+from ils.logging_setup import REQUEST_ID_HEADER, accept_request_id, request_scope
 from ils.runtime import Runtime
 from ils.services.ports import Gateways
 from ils.settings import Settings
@@ -93,7 +98,11 @@ def create_app(
         dcs,
         lims,
         stations,
+        bottlenecks,
         webhooks,
+        dashboard,
+        equipment,
+        anomalies,
     ):
         app.include_router(module.router)
 
@@ -101,12 +110,17 @@ def create_app(
     async def edge(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        rid = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
         length = request.headers.get("content-length")
+        if request.url.path.startswith("/api/webhooks/"):
+            length = None  # the webhook route enforces the limit and audits the refusal
         if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
             error = PayloadTooLarge(f"the body must be at most {settings.max_body_bytes} bytes")
             response: Response = problems.problem_response(error.problem(request.url.path))
         else:
-            response = await call_next(request)
+            with request_scope(rid):
+                response = await call_next(request)
+        response.headers[REQUEST_ID_HEADER] = rid
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if settings.tls_certfile and settings.tls_keyfile:
