@@ -15,7 +15,7 @@ from typing import Any
 
 from ils.db.database import Conn
 
-COHORT = """
+COHORT_CTE = """
 WITH cohort AS (
     SELECT order_id AS id FROM events
     WHERE tenant_id = $1 AND type = 'order.status_changed' AND (payload ->> 'to') = 'shipped'
@@ -32,7 +32,7 @@ WITH cohort AS (
 )
 """
 SELECT_JOBS = (
-    COHORT
+    COHORT_CTE
     + """
 SELECT o.id, o.practice_id, o.lims_job_id, o.lens ->> 'type' AS lens_type,
        o.lens ->> 'design' AS design, o.lens ->> 'material' AS material, o.created_at,
