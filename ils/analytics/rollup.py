@@ -20,7 +20,8 @@ string) and optionally ``id``. Metrics per type:
   (a transition, a LIMS ``job.shipped``) emits this one event, so a shipment counts once; other
   targets count nothing
 - ``breakage.recorded`` -> breakages; ``remake.created`` -> remakes
-- ``inspection.recorded`` -> inspections, and inspections_failed when ``pass`` is false
+- ``inspection.recorded`` -> inspections, and inspections_failed when the verdict is a fail: ILS's
+  ``pass`` (API inspections), else ILS's ``ils_pass`` on a LIMS inspection, else ``lims_pass``
 """
 
 from __future__ import annotations
@@ -102,6 +103,14 @@ def _cycle_minutes(event: Event, shipped: datetime) -> Decimal | None:
     return (seconds / 60).quantize(MINUTE_PLACES)
 
 
+def inspection_passed(event: Event) -> bool | None:
+    """The verdict an inspection event carries: ILS's own first, the LIMS's when ILS had none."""
+    for key in ("pass", "ils_pass", "lims_pass"):
+        if event.get(key) is not None:
+            return bool(event[key])
+    return None
+
+
 def event_metrics(event: Event) -> list[tuple[str, Decimal]]:
     """The (metric, amount) pairs one event contributes, whatever came before it."""
     kind = event.get("type")
@@ -122,7 +131,7 @@ def event_metrics(event: Event) -> list[tuple[str, Decimal]]:
     if kind == "remake.created":
         return [("remakes", ONE)]
     if kind == "inspection.recorded":
-        failed = [("inspections_failed", ONE)] if event.get("pass") is False else []
+        failed = [("inspections_failed", ONE)] if inspection_passed(event) is False else []
         return [("inspections", ONE), *failed]
     return []
 

@@ -75,6 +75,15 @@ def test_shipping_adds_counts_and_cycle_time_at_every_granularity() -> None:
         ({"type": "remake.created"}, {"remakes"}),
         ({"type": "inspection.recorded", "pass": True}, {"inspections"}),
         ({"type": "inspection.recorded", "pass": False}, {"inspections", "inspections_failed"}),
+        (
+            {"type": "inspection.recorded", "ils_pass": False, "lims_pass": True},
+            {"inspections", "inspections_failed"},
+        ),
+        ({"type": "inspection.recorded", "ils_pass": None, "lims_pass": True}, {"inspections"}),
+        (
+            {"type": "inspection.recorded", "ils_pass": None, "lims_pass": False},
+            {"inspections", "inspections_failed"},
+        ),
         ({"type": "alert.raised"}, set()),
     ],
 )
