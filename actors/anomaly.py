@@ -72,6 +72,9 @@ class AnomalyModel:
     async def precursor(self, equipment_id: str, failed_at: datetime) -> dict[str, Any]:
         return await (await self._loaded()).precursor(equipment_id, failed_at)
 
+    async def sweep(self, equipment_ids: Sequence[str], now: datetime) -> list[Finding]:
+        return await (await self._loaded()).sweep(equipment_ids, now)
+
     async def machines(self) -> dict[str, dict[str, Any]]:
         return (await self._loaded()).machine_status()
 
@@ -130,6 +133,12 @@ class RayAnomaly:
     ) -> dict[str, Any]:
         answer: dict[str, Any] = await self.handle(lab_id).precursor.remote(equipment_id, failed_at)
         return answer
+
+    async def sweep(
+        self, lab_id: str, equipment_ids: Sequence[str], now: datetime
+    ) -> list[Finding]:
+        found: list[Finding] = await self.handle(lab_id).sweep.remote(list(equipment_ids), now)
+        return found
 
     async def machines(self, lab_id: str) -> dict[str, dict[str, Any]]:
         status: dict[str, dict[str, Any]] = await self.handle(lab_id).machines.remote()

@@ -12,9 +12,11 @@ change ``alert.updated`` to the lab's event log (topic ``alerts``), published af
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +32,8 @@ from ils.domain.event import NewEvent, StoredEvent, Topic
 from ils.errors import Conflict, FieldIssue, NotFound, ValidationFailed
 from ils.services.anomaly_model import AnomalyPort
 from ils.services.ports import Publisher, publish_committed
+
+log = logging.getLogger(__name__)
 
 MAX_FUTURE = timedelta(minutes=5)
 
@@ -90,6 +94,7 @@ class Anomaly:
         self.db = db
         self.port = port
         self.publisher = publisher
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # --- equipment ------------------------------------------------------------------------------
     async def register(
@@ -201,11 +206,35 @@ class Anomaly:
             lab_id, [wire[v.index] for v in verdicts if v.outcome == "accepted"]
         )
         raised = await self.raise_findings(lab_id, findings, now)
+        machines = {readings[v.index]["equipment_id"] for v in verdicts if v.outcome == "accepted"}
+        if machines:
+            self._background(self._sweep(lab_id, sorted(machines), now))
         counts = {
             k: sum(v.outcome == k for v in verdicts)
             for k in ("accepted", "rejected", "quarantined")
         }
         return {**counts, "verdicts": [verdict_view(v) for v in verdicts], "alerts": raised}
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _sweep(self, lab_id: str, machines: list[str], now: datetime) -> None:
+        """Hourly failure-risk evaluation of machines that sent readings (off the request path)."""
+        try:
+            findings = await self.port.sweep(lab_id, machines, now)
+            await self.raise_findings(lab_id, findings, now)
+        except Exception:
+            log.warning("failure-risk sweep of lab %s failed", lab_id, exc_info=True)
+
+    async def settle(self) -> None:
+        """Wait for background sweeps and trainings (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        settle = getattr(self.port, "settle", None)
+        if settle is not None:
+            await settle()
 
     # --- alerts ---------------------------------------------------------------------------------
     async def raise_findings(

@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 
 REBUILD_WINDOW = timedelta(days=2)
 RETRAIN_AFTER = timedelta(hours=24)
+#: Without a model, a training is attempted at most this often (history grows slowly).
+RETRY_AFTER = timedelta(hours=1)
+#: Each machine's failure risk is evaluated at most this often as its readings arrive.
+RISK_EVERY = timedelta(hours=1)
 #: How far back readings are read: for training, and for a machine's risk (its features need the
 #: segment since its last reset). Older than the raw retention there is nothing to read anyway.
 RISK_LOOKBACK = timedelta(days=telemetry.RAW_RETENTION_DAYS)
@@ -103,6 +107,8 @@ class LabAnomaly:
         self.history: dict[str, Any] | None = None  # counts of the last attempt
         self.training: asyncio.Task[None] | None = None
         self.failed: str | None = None
+        self.attempted_at: datetime | None = None
+        self.risk_checked: dict[str, datetime] = {}
 
     # --- streaming detectors -----------------------------------------------------------------
     async def load(self) -> None:
@@ -199,9 +205,13 @@ class LabAnomaly:
         """Start a background training when due (or ``force``); False if one is running."""
         if self.training is not None and not self.training.done():
             return False
-        due = self.trained is None or now - self.trained.trained_at >= RETRAIN_AFTER
+        if self.trained is not None:
+            due = now - self.trained.trained_at >= RETRAIN_AFTER
+        else:
+            due = self.attempted_at is None or now - self.attempted_at >= RETRY_AFTER
         if not (due or force):
             return False
+        self.attempted_at = now
         self.training = asyncio.get_running_loop().create_task(self._train_logged(now))
         return True
 
@@ -211,6 +221,22 @@ class LabAnomaly:
         except Exception as exc:
             log.warning("failure model training of lab %s failed", self.lab_id, exc_info=True)
             self.failed = f"{type(exc).__name__}: {exc}"[:300]
+
+    async def sweep(self, equipment_ids: Sequence[str], now: datetime) -> list[Finding]:
+        """Failure-risk findings of the machines whose hourly evaluation is due."""
+        self.schedule_training(now)
+        if self.trained is None:
+            return []
+        found = []
+        for eid in sorted(set(equipment_ids)):
+            last = self.risk_checked.get(eid)
+            if last is not None and now - last < RISK_EVERY:
+                continue
+            self.risk_checked[eid] = now
+            _, finding = await self.risk(eid, now)
+            if finding is not None:
+                found.append(finding)
+        return found
 
     def status(self) -> dict[str, Any]:
         t = self.trained
@@ -330,6 +356,10 @@ class AnomalyPort(Protocol):
 
     async def train(self, lab_id: str, now: datetime, wait: bool) -> dict[str, Any]: ...
 
+    async def sweep(
+        self, lab_id: str, equipment_ids: Sequence[str], now: datetime
+    ) -> list[Finding]: ...
+
     async def precursor(
         self, lab_id: str, equipment_id: str, failed_at: datetime
     ) -> dict[str, Any]: ...
@@ -380,6 +410,11 @@ class InProcessAnomaly:
         self, lab_id: str, equipment_id: str, failed_at: datetime
     ) -> dict[str, Any]:
         return await (await self.lab(lab_id)).precursor(equipment_id, failed_at)
+
+    async def sweep(
+        self, lab_id: str, equipment_ids: Sequence[str], now: datetime
+    ) -> list[Finding]:
+        return await (await self.lab(lab_id)).sweep(equipment_ids, now)
 
     async def machines(self, lab_id: str) -> dict[str, dict[str, Any]]:
         return (await self.lab(lab_id)).machine_status()

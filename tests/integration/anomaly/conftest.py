@@ -28,8 +28,6 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     try:
         yield rt
     finally:
-        settle = getattr(rt.anomaly.port, "settle", None)
-        if settle is not None:
-            await settle()
+        await rt.anomaly.settle()
         await rt.bus.delete_prefix("")
         await rt.close()

@@ -13,6 +13,7 @@ gradual and sudden failures, and one machine fails gradually about 22 hours afte
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -123,7 +124,13 @@ async def test_risk_and_reported_failures_come_from_the_labs_own_model(
         [r for r in readings if r["at"] <= T0],
         [e for e in events if e["at"] <= T0],
     )
-    status = await fast_port(runtime).train(lab_id, T0, wait=True)
+    port = fast_port(runtime)
+    status = await port.train(lab_id, T0, wait=True)
+    # Trained on the history up to T0; dated NOW so that no scheduled retraining (due after a
+    # day) replaces it while the test asks.
+    lab = await port.lab(lab_id)
+    assert lab.trained is not None
+    lab.trained = replace(lab.trained, trained_at=NOW)
     assert status["model"] == MODEL_NAME and 0.0 < status["threshold"] < 1.0
     assert status["history"]["machines"] == 12 and status["history"]["failures"] > 3
     recent = [e for e in events if T0 < e["at"] <= NOW]
@@ -144,6 +151,15 @@ async def test_risk_and_reported_failures_come_from_the_labs_own_model(
     }
     calm = {m.equipment_id for m in fleet} - {e["equipment_id"] for e in events if e["at"] > T0}
     assert soon and calm
+    # Readings arriving trigger the hourly risk evaluation of their machines (off the request path).
+    last = {r["equipment_id"]: r["metrics"] for r in readings}
+    arriving = [
+        {"equipment_id": eid, "at": (NOW + timedelta(minutes=1)).isoformat(), "metrics": last[eid]}
+        for eid in sorted(soon | calm)
+    ]
+    assert (await send(client, world, arriving)).json()["accepted"] == len(arriving)
+    await runtime.anomaly.settle()
+    swept = await client.get("/api/anomalies/alerts?kind=equipment", headers=world.lab.auth)
     risk = {}
     for eid in sorted(soon | calm):
         body = (
@@ -160,6 +176,7 @@ async def test_risk_and_reported_failures_come_from_the_labs_own_model(
     assert all(risk[e]["expected_failure_within_h"] is not None for e in in_alarm)
     alerts = await client.get("/api/anomalies/alerts?kind=equipment", headers=world.lab.auth)
     subjects = {a["subject"] for a in alerts.json()["items"]}
+    assert {a["subject"] for a in swept.json()["items"]} == subjects
     assert {s for s in subjects if s.startswith("failure:")} == {f"failure:{e}" for e in in_alarm}
 
     answers = []
