@@ -12,14 +12,15 @@ minutes kept to 3 places), so sums are exact and independent of order.
 Events are dicts with ``type``, ``tenant_id``, ``occurred_at`` (aware datetime or RFC 3339
 string) and optionally ``id``. Metrics per type:
 
-- ``order.created`` -> orders_created
 - ``order.status_changed`` with ``to`` = ``completed`` / ``cancelled`` -> orders_completed /
   orders_cancelled; with ``to`` = ``shipped`` -> orders_shipped and, when the order's
   ``created_at`` is known (on the event or its ``order`` summary), cycle_time_sum_min (order to
   ship, minutes) and cycle_time_count, bucketed by the ship time. Every path that ships an order
   (a transition, a LIMS ``job.shipped``) emits this one event, so a shipment counts once; other
   targets count nothing
-- ``breakage.recorded`` -> breakages; ``remake.created`` -> remakes
+- ``order.created`` -> orders_created, and remakes too when the order is a remake (its ``order``
+  summary names the order it remakes in ``remake_of``)
+- ``breakage.recorded`` -> breakages
 - ``inspection.recorded`` -> inspections, and inspections_failed when the verdict is a fail: ILS's
   ``pass`` (API inspections), else ILS's ``ils_pass`` on a LIMS inspection, else ``lims_pass``
 """
@@ -115,7 +116,9 @@ def event_metrics(event: Event) -> list[tuple[str, Decimal]]:
     """The (metric, amount) pairs one event contributes, whatever came before it."""
     kind = event.get("type")
     if kind == "order.created":
-        return [("orders_created", ONE)]
+        summary = event.get("order")
+        remake = isinstance(summary, Mapping) and summary.get("remake_of") is not None
+        return [("orders_created", ONE), *([("remakes", ONE)] if remake else [])]
     if kind == "order.status_changed" and event.get("to") == "shipped":
         minutes = _cycle_minutes(event, as_utc(event["occurred_at"]))
         extra = (
@@ -128,8 +131,6 @@ def event_metrics(event: Event) -> list[tuple[str, Decimal]]:
         return [] if metric is None else [(metric, ONE)]
     if kind == "breakage.recorded":
         return [("breakages", ONE)]
-    if kind == "remake.created":
-        return [("remakes", ONE)]
     if kind == "inspection.recorded":
         failed = [("inspections_failed", ONE)] if inspection_passed(event) is False else []
         return [("inspections", ONE), *failed]

@@ -24,7 +24,6 @@ TYPES = (
     "order.status_changed",
     "inspection.recorded",
     "breakage.recorded",
-    "remake.created",
     "alert.raised",
 )
 TARGETS = ("shipped", "completed", "cancelled", "on_hold", "in_production")
@@ -36,7 +35,8 @@ def random_event(rng: np.random.Generator) -> NewEvent:
     data: dict[str, Any] = {"to": str(rng.choice(TARGETS)), "pass": bool(rng.integers(0, 2))}
     if rng.random() < 0.7:
         created = occurred - timedelta(seconds=int(rng.integers(0, 9 * 86400)))
-        data["order"] = {"created_at": created.isoformat()}
+        remake_of = str(uuid.UUID(int=1)) if rng.random() < 0.3 else None
+        data["order"] = {"created_at": created.isoformat(), "remake_of": remake_of}
     return NewEvent(kind, Topic.ORDERS, occurred, data)
 
 

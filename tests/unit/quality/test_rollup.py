@@ -72,7 +72,8 @@ def test_shipping_adds_counts_and_cycle_time_at_every_granularity() -> None:
         ),
         ({"type": "order.shipped"}, set()),
         ({"type": "breakage.recorded"}, {"breakages"}),
-        ({"type": "remake.created"}, {"remakes"}),
+        ({"type": "order.created", "order": {"remake_of": "o1"}}, {"orders_created", "remakes"}),
+        ({"type": "order.created", "order": {"remake_of": None}}, {"orders_created"}),
         ({"type": "inspection.recorded", "pass": True}, {"inspections"}),
         ({"type": "inspection.recorded", "pass": False}, {"inspections", "inspections_failed"}),
         (
