@@ -20,6 +20,7 @@ from ils.api.realtime.app import create_realtime_app
 from ils.bus import Bus
 from ils.db.database import Database
 from ils.runtime import Runtime
+from ils.services.instruments import Meter, NullMeter
 from ils.services.ports import Gateways
 from ils.services.replay import LogSource
 from ils.services.rooms import LocalRooms, RoomsPublisher
@@ -53,12 +54,13 @@ async def _serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None
 
 
 @asynccontextmanager
-async def live_site(settings: Settings) -> AsyncIterator[Site]:
+async def live_site(settings: Settings, meter: Meter | None = None) -> AsyncIterator[Site]:
     db = await Database.connect(settings)
     bus = Bus.connect(settings)
     source = LogSource(db, bus)
     rooms = LocalRooms(source, source.remember)
-    runtime = Runtime(settings, db, bus, Gateways(publisher=RoomsPublisher(rooms), rooms=rooms))
+    gateways = Gateways(publisher=RoomsPublisher(rooms), rooms=rooms, metrics=meter or NullMeter())
+    runtime = Runtime(settings, db, bus, gateways)
     api_port, ws_port = free_port(), free_port()
     servers = [
         await _serve(create_app(settings, runtime=runtime), api_port),
