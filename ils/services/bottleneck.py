@@ -239,6 +239,8 @@ class Bottlenecks:
                 return cached[2]
         body = await asyncio.to_thread(compute_recommendation, line)
         self._cache[lab_id] = (line.as_of, constraint, body)
+        if body["method"] is None:
+            return body  # nothing measured yet: nothing to store or announce
         at = line.as_of or self.clock()
         async with self.db.transaction() as conn:
             await tenants.lock_heads(conn, [lab_id])

@@ -25,7 +25,6 @@ import numpy as np
 from ils.analytics.bottleneck import BottleneckModel, Detection, StationSnapshot
 from ils.db import bottlenecks as bottleneck_db
 from ils.db.database import Database
-from ils.services.stations import StationsPort
 
 #: Sample the stations at most this often (LIMS time) while jobs move.
 SAMPLE_EVERY = timedelta(seconds=30)
@@ -34,6 +33,12 @@ WINDOW_MIN, LOOKBACK_MIN = 15.0, 60.0
 #: Arrival rates are measured over this much of the recent samples (minutes).
 RATE_WINDOW_MIN = 60.0
 NO_CAPACITY = "no staffed station: set staff with PUT /api/lab/stations/{station}"
+
+
+class StationReader(Protocol):
+    """The live snapshot of every station of a lab (``ils.services.stations.StationsPort``)."""
+
+    async def read(self, lab_id: str) -> list[dict[str, Any]]: ...
 
 
 def minutes(at: datetime) -> float:
@@ -103,7 +108,7 @@ class LiveLine:
 @dataclass
 class LabBottleneck:
     lab_id: str
-    stations: StationsPort
+    stations: StationReader
     model: BottleneckModel = field(
         default_factory=lambda: BottleneckModel(WINDOW_MIN, LOOKBACK_MIN, keep_min=120.0)
     )
@@ -179,7 +184,7 @@ class LabBottleneck:
             )
 
 
-async def load_lab(db: Database, lab_id: str, stations: StationsPort) -> LabBottleneck:
+async def load_lab(db: Database, lab_id: str, stations: StationReader) -> LabBottleneck:
     """A lab's detector rebuilt from PostgreSQL (the samples of the last window + look-back)."""
     lookback_s = (WINDOW_MIN + LOOKBACK_MIN) * 60.0
     async with db.connection() as conn:
@@ -203,7 +208,7 @@ class BottleneckPort(Protocol):
 class InProcessBottlenecks:
     """The in-process default: detectors in this process, rebuilt from the database."""
 
-    def __init__(self, db: Database, stations: StationsPort) -> None:
+    def __init__(self, db: Database, stations: StationReader) -> None:
         self.db = db
         self.stations = stations
         self._labs: dict[str, LabBottleneck] = {}
