@@ -187,7 +187,7 @@ async function loadBottleneck() {
   const box = $("bottleneck");
   box.replaceChildren();
   const items = current.items || current.constraints || (current.station ? [current] : []);
-  if (!items.length) box.append(el("p", { class: "muted", text: "No constraint detected." }));
+  if (!items.length) box.append(el("p", { class: "muted", text: current.reason || "No constraint detected." }));
   for (const b of items) {
     box.append(el("p", { class: "constraint" }, el("strong", { text: label(b.station) }),
       ` since ${time(b.since)} · confidence ${num(b.confidence * 100)}%`));
