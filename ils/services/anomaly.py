@@ -13,6 +13,7 @@ change ``alert.updated`` to the lab's event log (topic ``alerts``), published af
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import uuid
@@ -27,6 +28,7 @@ from ils.db import alerts as alert_db
 from ils.db import audit, events, telemetry, tenants
 from ils.db import equipment as equipment_db
 from ils.db.database import Conn, Database
+from ils.db.pool import dumps
 from ils.domain.access import Permission, Principal, TenantKind
 from ils.domain.event import NewEvent, StoredEvent, Topic
 from ils.errors import Conflict, FieldIssue, NotFound, ValidationFailed
@@ -44,9 +46,11 @@ def require_lab(principal: Principal) -> None:
 
 
 def alert_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The alert as API.md shows it, JSON-ready (times as ISO text): also the event payload."""
     keys = ("id", "kind", "severity", "subject", "detected_at", "evidence", "status")
     extra = ("last_seen_at", "occurrences", "acknowledged_at", "resolved_at")
-    return {**{k: row[k] for k in keys}, **{k: row.get(k) for k in extra}}
+    view = {**{k: row[k] for k in keys}, **{k: row.get(k) for k in extra}}
+    return dict(json.loads(dumps(view)))
 
 
 def verdict_view(v: Verdict) -> dict[str, Any]:
@@ -95,6 +99,10 @@ class Anomaly:
         self.port = port
         self.publisher = publisher
         self._tasks: set[asyncio.Task[None]] = set()
+        #: One batch of a lab at a time from check to observe: the detectors see readings in the
+        #: order they were checked. (Batches of one lab sent to two API replicas at once may still
+        #: commit out of order; the detectors then skip the older readings, which stay stored.)
+        self._intake: dict[str, asyncio.Lock] = {}
 
     # --- equipment ------------------------------------------------------------------------------
     async def register(
@@ -184,6 +192,22 @@ class Anomaly:
         principal.require(Permission.EQUIPMENT_WRITE)
         require_lab(principal)
         lab_id = principal.tenant_id
+        async with self._intake.setdefault(lab_id, asyncio.Lock()):
+            verdicts, findings = await self._intake_batch(lab_id, readings, now)
+        raised = await self.raise_findings(lab_id, findings, now)
+        machines = {readings[v.index]["equipment_id"] for v in verdicts if v.outcome == "accepted"}
+        if machines:
+            self._background(self._sweep(lab_id, sorted(machines), now))
+        counts = {
+            k: sum(v.outcome == k for v in verdicts)
+            for k in ("accepted", "rejected", "quarantined")
+        }
+        return {**counts, "verdicts": [verdict_view(v) for v in verdicts], "alerts": raised}
+
+    async def _intake_batch(
+        self, lab_id: str, readings: list[dict[str, Any]], now: datetime
+    ) -> tuple[list[Verdict], list[Finding]]:
+        """Check, store (one transaction), then feed the detectors with what was accepted."""
         wire = [{**r, "at": r["at"].timestamp()} for r in readings]
         verdicts = await self.port.check(lab_id, wire, now.timestamp())
         accepted = [readings[v.index] for v in verdicts if v.outcome == "accepted"]
@@ -202,18 +226,8 @@ class Anomaly:
             async with self.db.transaction() as conn:
                 await telemetry.copy_readings(conn, lab_id, accepted)
                 await telemetry.quarantine(conn, lab_id, held, now)
-        findings = await self.port.observe(
-            lab_id, [wire[v.index] for v in verdicts if v.outcome == "accepted"]
-        )
-        raised = await self.raise_findings(lab_id, findings, now)
-        machines = {readings[v.index]["equipment_id"] for v in verdicts if v.outcome == "accepted"}
-        if machines:
-            self._background(self._sweep(lab_id, sorted(machines), now))
-        counts = {
-            k: sum(v.outcome == k for v in verdicts)
-            for k in ("accepted", "rejected", "quarantined")
-        }
-        return {**counts, "verdicts": [verdict_view(v) for v in verdicts], "alerts": raised}
+        accepted_wire = [wire[v.index] for v in verdicts if v.outcome == "accepted"]
+        return verdicts, await self.port.observe(lab_id, accepted_wire)
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

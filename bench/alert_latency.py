@@ -1,0 +1,331 @@
+"""Alert latency: telemetry received -> alert on the WebSocket, at a sustained reading rate.
+
+A lab of ``--machines`` machines streams healthy readings (the degradation generator with every
+failure mode off, one reading per machine-minute of model time, starting six days ago: a backfill
+pace, so that the flood check lets the rate through) to ``POST /api/telemetry`` in batches every
+100 ms at ``--rate`` readings per second in total. After a warm-up that fills the detectors (not
+measured), a vibration spike (20x the machine's baseline) is injected into a random machine every
+``--spike-every`` seconds. A screen connected to the real-time gateway (uvicorn on loopback, the
+lab's tenant room in-process, topic ``alerts``) records when each alert frame arrives. A spike's
+latency is from the moment its batch is sent to the first alert frame about its machine that has
+seen it (``last_seen_at`` at or after the spike). The API runs in the same process over ASGI.
+
+Run: ``python -m bench.alert_latency [--quick]``. Prints one JSON object on the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import numpy as np
+import uvicorn
+import websockets
+
+from ils.api.app import create_app
+from ils.api.realtime.app import create_realtime_app
+from ils.bus import Bus
+from ils.db.database import Database
+from ils.db.migrate import migrate
+from ils.domain.access import TenantKind
+from ils.embedded import ensure_services
+from ils.runtime import Runtime
+from ils.services.ports import Gateways
+from ils.services.replay import LogSource
+from ils.services.rooms import LocalRooms, RoomsPublisher
+from ils.settings import Settings
+from ils.sim.telemetry import KINDS, DegradationParams, Machine, TelemetryGenerator
+
+SEED = 20261125
+PASSWORD = "Bench-Alert-Latency-61!"
+HEALTHY = DegradationParams(gradual_rate=0.0, sudden_rate=0.0, drift_rate=0.0, spike_prob=0.0)
+WARMUP = 320  # readings per machine before spikes (the detectors warm up after 288)
+TICK_S = 0.1
+
+
+def _with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def _stack(settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient, str]]:
+    db = await Database.connect(settings)
+    bus = Bus.connect(settings)
+    source = LogSource(db, bus)
+    rooms = LocalRooms(source, source.remember)
+    runtime = Runtime(settings, db, bus, Gateways(publisher=RoomsPublisher(rooms), rooms=rooms))
+    port = _free_port()
+    app = create_realtime_app(settings, runtime=runtime, path="/ws")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()  # surface why the gateway did not start
+            raise RuntimeError("the gateway stopped before it started")
+        await asyncio.sleep(0.02)
+    transport = httpx.ASGITransport(app=create_app(settings, runtime=runtime))
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://ils.bench", timeout=60
+        ) as client:
+            yield runtime, client, f"ws://127.0.0.1:{port}/ws"
+    finally:
+        server.should_exit = True
+        await serving
+        await runtime.anomaly.settle()
+        await bus.delete_prefix("")
+        await runtime.close()
+
+
+def _streams(machines: int, per_machine: int, start: datetime) -> list[list[dict[str, Any]]]:
+    fleet = [Machine(f"m{i:03d}", KINDS[i % len(KINDS)], "edging") for i in range(machines)]
+    gen = TelemetryGenerator(fleet, np.random.default_rng(SEED), HEALTHY)
+    frames = gen.frames_between(start, start + timedelta(minutes=per_machine), timedelta(minutes=1))
+    out = []
+    for f in frames.frames:
+        out.append(
+            [
+                {
+                    "equipment_id": f.equipment_id,
+                    "at": datetime.fromtimestamp(float(t), UTC).isoformat(),
+                    "metrics": {k: round(float(v), 4) for k, v in zip(f.metrics, row, strict=True)},
+                }
+                for t, row in zip(f.times, f.values, strict=True)
+            ]
+        )
+    return out
+
+
+class Screen:
+    """A WebSocket client on the lab's alerts: (arrival time, subject, last_seen_at) per frame."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[float, str, datetime]] = []
+
+    async def run(self, url: str, token: str, ready: asyncio.Event) -> None:
+        async with websockets.connect(url) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": token}))
+            await ws.send(json.dumps({"type": "subscribe", "topics": ["alerts"]}))
+            ready.set()
+            async for raw in ws:
+                frame = json.loads(raw)
+                if frame.get("type") == "event":
+                    alert = frame["event"].get("alert") or {}
+                    seen = alert.get("last_seen_at") or alert.get("detected_at")
+                    if seen:
+                        at = datetime.fromisoformat(str(seen).replace("Z", "+00:00"))
+                        self.frames.append((time.perf_counter(), alert["subject"], at))
+
+
+async def _lab(runtime: Runtime, client: httpx.AsyncClient, machines: int) -> dict[str, str]:
+    made = await runtime.identity.create_tenant(
+        TenantKind.LAB, "Latency Lab", "admin@latency-lab.example", PASSWORD, runtime.clock()
+    )
+    login = await client.post(
+        "/api/auth/login", json={"email": "admin@latency-lab.example", "password": PASSWORD}
+    )
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    for i in range(machines):
+        body = {"id": f"m{i:03d}", "station": "edging", "kind": KINDS[i % len(KINDS)]}
+        response = await client.post("/api/equipment", json=body, headers=auth)
+        assert response.status_code == 201, response.text
+    return {**auth, "tenant": made["tenant_id"]}
+
+
+async def _post(
+    client: httpx.AsyncClient, auth: dict[str, str], batch: list[Any]
+) -> tuple[float, set[str]]:
+    """(round trip in ms, subjects of the alerts the batch raised or updated)."""
+    began = time.perf_counter()
+    response = await client.post("/api/telemetry", json={"readings": batch}, headers=auth)
+    if response.status_code != 200:
+        raise RuntimeError(response.text)
+    subjects = {a["subject"] for a in response.json()["alerts"]}
+    return (time.perf_counter() - began) * 1000.0, subjects
+
+
+async def _measure(
+    settings: Settings, machines: int, rate: int, seconds: float, spike_every: float
+) -> dict[str, Any]:
+    per_tick = max(1, round(rate * TICK_S / machines))
+    ticks = int(seconds / TICK_S)
+    start = datetime.now(UTC) - timedelta(days=6)
+    streams = _streams(machines, WARMUP + per_tick * ticks + 1, start)
+    rng = np.random.default_rng(SEED)
+    async with _stack(settings) as (runtime, client, ws_url):
+        lab = await _lab(runtime, client, machines)
+        auth = {"Authorization": lab["Authorization"]}
+        for k in range(0, WARMUP, 40):  # warm-up: not measured
+            await _post(client, auth, [r for s in streams for r in s[k : min(k + 40, WARMUP)]])
+        await runtime.anomaly.settle()
+        screen, ready = Screen(), asyncio.Event()
+        token = lab["Authorization"].split(" ", 1)[1]
+        listener = asyncio.create_task(screen.run(ws_url, token, ready))
+        await ready.wait()
+        await asyncio.sleep(0.5)
+        spikes, posts, sent, detected = await _stream(
+            client, auth, streams, per_tick, ticks, spike_every, rng
+        )
+        await asyncio.sleep(3.0)
+        listener.cancel()
+    figures = _figures(spikes, screen, posts, sent, seconds, per_tick * machines / TICK_S)
+    return {**figures, "spikes_alerted_in_ingest_answer": detected}
+
+
+async def _stream(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    streams: list[list[dict[str, Any]]],
+    per_tick: int,
+    ticks: int,
+    spike_every: float,
+    rng: np.random.Generator,
+) -> tuple[list[tuple[float, str, datetime]], list[float], int, int]:
+    """Send a batch every tick on a fixed schedule (a slow answer never slows the sender)."""
+    spikes: list[tuple[float, str, datetime]] = []
+    spike_ticks: list[int] = []
+    tasks = []
+    sent = 0
+    every = max(1, round(spike_every / TICK_S))
+    t0 = time.perf_counter()
+    for tick in range(ticks):
+        lo = WARMUP + tick * per_tick
+        batch = [dict(r) for s in streams for r in s[lo : lo + per_tick]]
+        if tick % every == every - 1:
+            i = int(rng.integers(len(batch)))
+            base = batch[i]["metrics"]["vibration_mm_s"]
+            batch[i]["metrics"] = {**batch[i]["metrics"], "vibration_mm_s": round(base * 20, 4)}
+            spike_at = datetime.fromisoformat(batch[i]["at"])
+            spikes.append((time.perf_counter(), f"equipment:{batch[i]['equipment_id']}", spike_at))
+            spike_ticks.append(tick)
+        tasks.append(asyncio.create_task(_post(client, auth, batch)))
+        sent += len(batch)
+        delay = t0 + (tick + 1) * TICK_S - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    answers = list(await asyncio.gather(*tasks))
+    alerted = [answers[i][1] for i in spike_ticks]
+    detected = sum(subject in found for (_, subject, _), found in zip(spikes, alerted, strict=True))
+    return spikes, [ms for ms, _ in answers], sent, detected
+
+
+def _figures(
+    spikes: list[tuple[float, str, datetime]],
+    screen: Screen,
+    posts: list[float],
+    sent: int,
+    seconds: float,
+    target: float,
+) -> dict[str, Any]:
+    latencies, missed = [], 0
+    for sent_at, subject, at in spikes:
+        seen = [t for t, s, last in screen.frames if s == subject and t >= sent_at and last >= at]
+        if seen:
+            latencies.append((min(seen) - sent_at) * 1000.0)
+        else:
+            missed += 1
+    lat = np.asarray(latencies) if latencies else np.asarray([np.nan])
+    return {
+        "readings_per_s_target": target,
+        "readings_sent": sent,
+        "spikes": len(spikes),
+        "spikes_without_alert_frame": missed,
+        "alert_latency_ms": {
+            "p50": round(float(np.percentile(lat, 50)), 1),
+            "p95": round(float(np.percentile(lat, 95)), 1),
+            "p99": round(float(np.percentile(lat, 99)), 1),
+            "max": round(float(np.max(lat)), 1),
+        },
+        "ingest_post_ms": {
+            "p50": round(float(np.percentile(posts, 50)), 1),
+            "p99": round(float(np.percentile(posts, 99)), 1),
+        },
+        "seconds": seconds,
+    }
+
+
+async def _run(
+    settings: Settings, machines: int, rate: int, seconds: float, spike_every: float
+) -> dict[str, Any]:
+    name = f"ils_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(settings.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        scratch = settings.with_urls(
+            _with_database(settings.database_url, name), settings.redis_url
+        )
+        scratch = scratch.model_copy(update={"redis_prefix": f"ils-bench-{secrets.token_hex(4)}:"})
+        conn = await asyncpg.connect(scratch.database_url)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        return await _measure(scratch, machines, rate, seconds, spike_every)
+    finally:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.close()
+
+
+def measure(quick: bool, machines: int = 20, rate: int = 1000) -> dict[str, Any]:
+    """The figures (used by ``bench.anomaly`` too)."""
+    seconds, spike_every = (10.0, 0.5) if quick else (40.0, 0.5)
+    settings, services = ensure_services(Settings())
+    try:
+        figures = asyncio.run(_run(settings, machines, rate, seconds, spike_every))
+    finally:
+        services.stop()
+    return {
+        **figures,
+        "goal": {"alert_latency_p99_ms": 1000},
+        "conditions": {
+            "cores": os.cpu_count(),
+            "load_average_1m_after": round(os.getloadavg()[0], 2),
+            "machines": machines,
+            "batch_every_s": TICK_S,
+            "spike_every_s": spike_every,
+            "warmup_readings_per_machine": WARMUP,
+            "server": "ILS API in-process over ASGI, real-time gateway under uvicorn on loopback, "
+            "in-process anomaly model (no Ray), one process",
+            "database": "scratch database on ILS_DATABASE_URL or the embedded PostgreSQL",
+            "seed": SEED,
+            "quick": quick,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 s instead of 40 s")
+    parser.add_argument("--machines", type=int, default=20)
+    parser.add_argument("--rate", type=int, default=1000, help="readings per second")
+    args = parser.parse_args(argv)
+    print(json.dumps({"bench": "alert_latency", **measure(args.quick, args.machines, args.rate)}))
+
+
+if __name__ == "__main__":
+    main()
