@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.anomaly import RayAnomaly
 from actors.bottleneck import RayBottlenecks
 from actors.forecast import forecast_model
+from actors.metrics import RayMeter
 from actors.room import RayRooms
 from actors.station import RayStations
 from ils.services.forecast_model import FitRequest, ServedModel
@@ -37,4 +39,6 @@ def gateways_factory(settings: Settings) -> Gateways:
         forecasts=RayForecaster(),
         stations=RayStations(settings),
         bottlenecks=RayBottlenecks(settings),
+        metrics=RayMeter(),
+        anomaly=RayAnomaly(settings),
     )
