@@ -15,7 +15,11 @@ distance of each point from the whole series' median in MAD units, 1.4826 x MAD;
 Volume uses a stand-in forecast (mean of the same weekday over the last 4 weeks, 95% interval from
 the last 8 weeks' residuals), because this bench measures the detector, not the forecaster.
 
-Run: ``python -m bench.anomaly [--quick]``. Prints one JSON object on the last line.
+It also reports telemetry received -> alert on the WebSocket latency at 1,000 readings/s
+(``bench.alert_latency``: the API, the real-time gateway and PostgreSQL on this machine; skip it
+with ``--no-latency``).
+
+Run: ``python -m bench.anomaly [--quick] [--no-latency]``. Prints one JSON object on the last line.
 """
 
 from __future__ import annotations
@@ -306,8 +310,16 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument(
+        "--no-latency", action="store_true", help="skip the alert latency run (needs PostgreSQL)"
+    )
     args = ap.parse_args(argv)
-    print(json.dumps(run(args.quick, args.seed)))
+    result = run(args.quick, args.seed)
+    if not args.no_latency:
+        from bench.alert_latency import measure
+
+        result["alert_latency_at_1000_readings_per_s"] = measure(args.quick)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
