@@ -1,0 +1,234 @@
+"""The system under load for ``bench.load`` and ``bench.chaos``: ILS on a local Ray, one lab group.
+
+``LabGroup.up`` starts what ``ils up`` starts (PostgreSQL and Redis, embedded unless
+``ILS_DATABASE_URL`` / ``ILS_REDIS_URL`` are set; a scratch database, migrated; a local Ray; the
+Serve applications of serve_config.yaml; the LIMS relay actor), creates one lab with several
+practices linked to it, and runs the lab simulator as the lab's LIMS. The simulator runs at speed
+0: it takes jobs from the relay (and plays outages) while ``bench.traffic.Floor`` sends the jobs'
+station events at a steady rate, so the event rate does not depend on the simulated lab's capacity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from ils.db.database import Database
+from ils.db.migrate import migrate
+from ils.domain.access import TenantKind
+from ils.embedded import EmbeddedServices, ensure_services
+from ils.services.identity import Identity
+from ils.services.lims import store_lims
+from ils.services.ports import utc_now
+from ils.settings import Settings
+from ils.sim.lims import LimsConfig
+from ils.sim.serve import LimsHandle, serve_lims
+
+PASSWORD = "Bench-Load-Phrase-2026!"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@dataclass
+class Tenant:
+    tenant_id: str
+    email: str
+    token: str = ""
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class LabGroup:
+    settings: Settings
+    services: EmbeddedServices
+    url: str
+    lab: Tenant
+    practices: list[Tenant]
+    webhook_secret: str
+    scratch: str
+    lims: LimsHandle | None = None
+    relay: Any = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tenants(self) -> list[Tenant]:
+        return [self.lab, *self.practices]
+
+    @property
+    def lims_url(self) -> str:
+        assert self.lims is not None
+        return self.lims.url
+
+
+async def _scratch_database(settings: Settings) -> tuple[Settings, str]:
+    name = f"ils_load_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(settings.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    scratch = settings.with_urls(_with_database(settings.database_url, name), settings.redis_url)
+    scratch = scratch.model_copy(update={"redis_prefix": f"ils-load-{secrets.token_hex(4)}:"})
+    conn = await asyncpg.connect(scratch.database_url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return scratch, name
+
+
+async def drop_database(settings: Settings, name: str) -> None:
+    admin = await asyncpg.connect(settings.database_url)
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        await admin.close()
+
+
+async def _tenants(settings: Settings, practices: int) -> tuple[Tenant, list[Tenant], str]:
+    db = await Database.connect(settings, min_size=1, max_size=2)
+    try:
+        identity = Identity(db, settings)
+        now = utc_now()
+        lab = await identity.create_tenant(
+            TenantKind.LAB, "Load Lab", "admin@load-lab.example", PASSWORD, now
+        )
+        out = []
+        for k in range(practices):
+            email = f"admin@practice-{k}.example"
+            made = await identity.create_tenant(
+                TenantKind.PRACTICE, f"Practice {k}", email, PASSWORD, now
+            )
+            await identity.link(lab["tenant_id"], made["tenant_id"], now)
+            out.append(Tenant(made["tenant_id"], email))
+    finally:
+        await db.close()
+    return Tenant(lab["tenant_id"], "admin@load-lab.example"), out, lab["webhook_secret"]
+
+
+def start_cluster(settings: Settings, port: int) -> Any:
+    """A fresh local Ray (never one found on the machine), Serve deployed, the relay started."""
+    import ray
+
+    from actors.deploy import deploy
+    from actors.relay import start_relay
+    from actors.tuning import apply_serve_tuning
+
+    apply_serve_tuning()
+    ray.init(
+        address="local",
+        num_cpus=2,
+        namespace="ils",
+        include_dashboard=False,
+        log_to_driver=False,
+    )
+    deploy(settings, "127.0.0.1", port)
+    return start_relay(settings)
+
+
+def stop_cluster(relay: Any) -> None:
+    import ray
+    from ray import serve
+
+    from actors.relay import stop_relay
+
+    if relay is not None:
+        stop_relay(relay)
+    with contextlib.suppress(Exception):
+        serve.shutdown()
+    ray.shutdown()
+
+
+async def _login(client: Any, tenant: Tenant) -> None:
+    made = await client.post("/api/auth/login", json={"email": tenant.email, "password": PASSWORD})
+    made.raise_for_status()
+    tenant.token = made.json()["access_token"]
+
+
+async def start_lims(group: LabGroup, seed: int) -> None:
+    """The simulator as the lab's LIMS (speed 0: intake and outages only)."""
+    config = LimsConfig(
+        ils_base_url=group.url,
+        lab_tenant_id=group.lab.tenant_id,
+        webhook_secret=group.webhook_secret,
+        api_key=secrets.token_urlsafe(24),
+        port=0,
+        speed=0.0,
+        seed=seed,
+        telemetry=False,
+    )
+    group.lims = await serve_lims(config)
+    db = await Database.connect(group.settings, min_size=1, max_size=1)
+    try:
+        await store_lims(
+            db,
+            group.settings,
+            group.lab.tenant_id,
+            group.lims.url,
+            config.api_key,
+            None,
+            utc_now(),
+        )
+    finally:
+        await db.close()
+
+
+async def up(practices: int, seed: int, data_dir: Path | None = None) -> LabGroup:
+    """Everything but the LIMS (which needs the caller's event loop: ``start_lims``)."""
+    base = Settings(
+        data_dir=data_dir or Path(tempfile.mkdtemp(prefix="ils-load-")),
+        argon2_time_cost=1,
+        argon2_memory_kib=8 * 1024,
+        db_pool_max=8,
+    )
+    settings, services = ensure_services(base)
+    notes: dict[str, Any] = {}
+    if not base.database_url:  # embedded, started here: bench.chaos may restart them
+        notes["pg_dir"] = (base.data_dir / "pg").resolve()
+    if not base.redis_url:
+        notes["redis"] = settings.redis_url
+    scratch, name = await _scratch_database(settings)
+    lab, members, secret = await _tenants(scratch, practices)
+    port = free_port()
+    relay = await asyncio.to_thread(start_cluster, scratch, port)
+    group = LabGroup(scratch, services, f"http://127.0.0.1:{port}", lab, members, secret, name)
+    group.relay, group.notes = relay, notes
+    return group
+
+
+async def login_all(group: LabGroup, client: Any) -> None:
+    for tenant in group.tenants:
+        await _login(client, tenant)
+
+
+async def down(group: LabGroup) -> None:
+    if group.lims is not None:
+        await group.lims.stop()
+    await asyncio.to_thread(stop_cluster, group.relay)
+    with contextlib.suppress(Exception):  # a server restarted by chaos may refuse the drop
+        await drop_database(group.settings, group.scratch)
+    group.services.stop()

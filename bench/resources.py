@@ -1,0 +1,104 @@
+"""CPU and memory over time for the load benches: the Ray processes this bench started.
+
+Every ``every_s`` seconds: the resident memory of the Ray worker processes (actors and Serve
+replicas, descendants of this driver), of the Ray system processes (GCS, raylet, ...), of this
+driver, and CPU (the machine's total, and this process tree's share). The slope of the worker
+memory over time, by least squares, says whether memory stays flat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import psutil
+
+
+def _is_worker(proc: psutil.Process) -> bool:
+    try:
+        name = proc.name()
+        return name.startswith("ray::") or "default_worker.py" in " ".join(proc.cmdline())
+    except psutil.Error:
+        return False
+
+
+@dataclass
+class Sampler:
+    every_s: float = 10.0
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.me = psutil.Process(os.getpid())
+        self.began = time.monotonic()
+        self._cpu_total = self._tree_cpu()
+        self._at = time.monotonic()
+        psutil.cpu_percent()
+
+    def _tree(self) -> list[psutil.Process]:
+        return [self.me, *self.me.children(recursive=True)]
+
+    def _tree_cpu(self) -> float:
+        total = 0.0
+        for proc in self._tree():
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
+            except psutil.Error:
+                continue
+        return total
+
+    def sample(self) -> dict[str, Any]:
+        workers = system = 0.0
+        count = 0
+        for proc in self._tree()[1:]:
+            try:
+                rss = proc.memory_info().rss / 2**20
+            except psutil.Error:
+                continue
+            if _is_worker(proc):
+                workers, count = workers + rss, count + 1
+            else:
+                system += rss
+        cpu, now = self._tree_cpu(), time.monotonic()
+        tree_pct = 100.0 * max(0.0, cpu - self._cpu_total) / max(1e-6, now - self._at)
+        self._cpu_total, self._at = cpu, now
+        row = {
+            "t_s": round(now - self.began, 1),
+            "ray_worker_rss_mb": round(workers, 1),
+            "ray_workers": count,
+            "other_children_rss_mb": round(system, 1),
+            "driver_rss_mb": round(self.me.memory_info().rss / 2**20, 1),
+            "machine_cpu_pct": psutil.cpu_percent(),
+            "tree_cpu_pct": round(tree_pct, 1),
+        }
+        self.samples.append(row)
+        return row
+
+    async def run(self, until: asyncio.Event) -> None:
+        self.sample()
+        while not until.is_set():
+            try:
+                await asyncio.wait_for(until.wait(), self.every_s)
+            except TimeoutError:
+                self.sample()
+
+    def summary(self) -> dict[str, Any]:
+        # Warm-up (actors and replicas starting, pools filling) is not a leak: fit the later half.
+        rows = [r for r in self.samples if r["t_s"] > 0]
+        rows = rows[len(rows) // 2 :] if len(rows) >= 4 else rows
+        if len(rows) < 2:
+            return {"samples": self.samples, "worker_rss_slope_mb_per_min": None}
+        t = np.asarray([r["t_s"] for r in rows]) / 60.0
+        rss = np.asarray([r["ray_worker_rss_mb"] for r in rows])
+        slope = float(np.polyfit(t, rss, 1)[0])
+        return {
+            "samples": self.samples,
+            "worker_rss_slope_mb_per_min": round(slope, 2),
+            "slope_fitted_from_t_s": rows[0]["t_s"],
+            "worker_rss_slope_pct_per_hour": round(100.0 * slope * 60.0 / float(rss.mean()), 2),
+            "machine_cpu_pct_mean": round(float(np.mean([r["machine_cpu_pct"] for r in rows])), 1),
+        }
