@@ -1,0 +1,192 @@
+"""Set-up of ``bench.propagation``: scratch database, tenants, users, sockets and orders.
+
+Tenants are made the way ``ils tenant create`` makes them; users, logins and orders go through
+the API deployed on Serve. Each order's job is driven by :data:`STEPS`, one webhook per step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from bench.propagation_clients import Viewer
+from ils.domain.station import route
+
+PASSWORD = "Bench-Propagation-Phrase-7!"
+PRACTICES = 4
+CLIENTS = 100
+#: Each order's job, step by step: every step moves it forward, so each is an order event.
+STEPS: list[tuple[str, dict[str, Any]]] = [
+    ("job.accepted", {"status": "accepted"}),
+    *[
+        ("job.station_changed", {"station": s.value, "status": "queued"})
+        for s in route("progressive", {"ar", "hard"})
+    ],
+    ("job.shipped", {"carrier": "UPS", "tracking_number": "1Z999"}),
+    ("job.delivered", {}),
+]
+
+
+@dataclass
+class Phase:
+    name: str
+    rate: float
+    duration_s: float
+    first: int
+    orders: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return int(self.rate * self.duration_s)
+
+
+def phases_of(rate: float, duration: float, sweep: list[float], sweep_s: float) -> list[Phase]:
+    plan = [("main", rate, duration)] + [(f"sweep_{r:g}", r, sweep_s) for r in sweep]
+    phases: list[Phase] = []
+    first = 0
+    for name, r, d in plan:
+        phases.append(Phase(name, r, d, first))
+        first += phases[-1].count
+    return phases
+
+
+def with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def scratch(settings: Any, name: str, create: bool) -> None:
+    import asyncpg
+
+    from ils.db.migrate import migrate
+
+    admin = await asyncpg.connect(settings.database_url)
+    try:
+        if create:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            conn = await asyncpg.connect(with_database(settings.database_url, name))
+            try:
+                await migrate(conn)
+            finally:
+                await conn.close()
+            return
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        await admin.close()
+
+
+async def tenants(settings: Any) -> dict[str, Any]:
+    """One lab and its linked practices, made the way `ils tenant create` makes them."""
+    from ils.db.database import Database
+    from ils.domain.access import TenantKind
+    from ils.services.identity import Identity
+    from ils.services.ports import utc_now
+
+    db = await Database.connect(settings, min_size=1, max_size=1)
+    try:
+        identity = Identity(db, settings)
+        lab = await identity.create_tenant(
+            TenantKind.LAB, "Prop Lab", "admin@prop-lab.example", PASSWORD, utc_now()
+        )
+        practices = []
+        for k in range(PRACTICES):
+            email = f"admin@prop-practice-{k}.example"
+            made = await identity.create_tenant(
+                TenantKind.PRACTICE, f"Prop Practice {k}", email, PASSWORD, utc_now()
+            )
+            await identity.link(lab["tenant_id"], made["tenant_id"], utc_now())
+            practices.append({"tenant_id": made["tenant_id"], "email": email})
+        lab["email"] = "admin@prop-lab.example"
+        return {"lab": lab, "practices": practices}
+    finally:
+        await db.close()
+
+
+async def login(http: httpx.AsyncClient, email: str) -> str:
+    answer = await http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+async def users(http: httpx.AsyncClient, email: str, roles: list[str]) -> list[tuple[str, str]]:
+    """The admin adds users through POST /api/users; (token, role) of the admin and each user."""
+    admin = await login(http, email)
+    people = [(admin, "admin")]
+    for k, role in enumerate(roles):
+        user = f"{role}-{k}@" + email.split("@", 1)[1]
+        made = await http.post(
+            "/api/users",
+            json={"email": user, "password": PASSWORD, "role": role},
+            headers={"Authorization": f"Bearer {admin}"},
+        )
+        made.raise_for_status()
+        people.append((await login(http, user), role))
+    return people
+
+
+async def viewers_of(http: httpx.AsyncClient, parties: dict[str, Any]) -> list[Viewer]:
+    """Half the sockets on the lab (four users), the rest spread over the practices (two each)."""
+    from ils.domain.access import Principal, Role, TenantKind
+    from ils.domain.visibility import visible_topics
+
+    lab = parties["lab"]
+    groups = [
+        (lab["tenant_id"], TenantKind.LAB, CLIENTS // 2,
+         await users(http, lab["email"], ["lab_tech", "lab_tech", "engineer"])),
+    ]  # fmt: skip
+    rest = CLIENTS - CLIENTS // 2
+    for k, practice in enumerate(parties["practices"]):
+        share = rest // PRACTICES + (1 if k < rest % PRACTICES else 0)
+        people = await users(http, practice["email"], ["ecp"])
+        groups.append((practice["tenant_id"], TenantKind.PRACTICE, share, people))
+    viewers: list[Viewer] = []
+    for tenant_id, kind, sockets, people in groups:
+        for s in range(sockets):
+            token, role = people[s % len(people)]
+            seen = visible_topics(Principal("", tenant_id, kind, Role(role)))
+            topics = tuple(sorted(str(t) for t in seen))
+            viewers.append(Viewer(len(viewers), token, tenant_id, topics))
+    return viewers
+
+
+async def place_orders(
+    http: httpx.AsyncClient, parties: dict[str, Any], phases: list[Phase]
+) -> float:
+    """Enough orders through POST /api/orders, spread over the practices; seconds taken."""
+    from bench.webhooks import ORDER
+
+    tokens = [await login(http, p["email"]) for p in parties["practices"]]
+    body = {**ORDER, "lab_id": parties["lab"]["tenant_id"]}
+    gate = asyncio.Semaphore(8)
+
+    async def place(k: int) -> str:
+        async with gate:
+            made = await http.post(
+                "/api/orders",
+                json=body,
+                headers={"Authorization": f"Bearer {tokens[k % len(tokens)]}"},
+            )
+        made.raise_for_status()
+        return str(made.json()["id"])
+
+    began = time.perf_counter()
+    for phase in phases:
+        needed = math.ceil(phase.count / len(STEPS))
+        phase.orders = list(await asyncio.gather(*(place(k) for k in range(needed))))
+    return time.perf_counter() - began
