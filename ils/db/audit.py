@@ -8,6 +8,7 @@ from typing import Any
 
 from ils.db.database import Conn
 from ils.db.pool import dumps
+from ils.db.tenants import Head
 from ils.domain.audit import ChainRow, canonical, chain_hash
 
 ADVANCE_HEAD = """
@@ -40,6 +41,46 @@ async def record(
         INSERT_ROW, tenant_id, n, at, actor_id, action, subject, details, prev, digest
     )
     await conn.execute(SET_HEAD_HASH, tenant_id, digest)
+
+
+APPEND_ROW = """
+WITH row AS (
+    INSERT INTO audit_log (tenant_id, n, at, actor_id, action, subject, details, prev_hash, hash)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+)
+UPDATE tenant_heads SET audit_count = $2, audit_last_hash = $9
+WHERE tenant_id = $1 AND audit_count = $2 - 1 AND audit_last_hash = $8
+RETURNING tenant_id
+"""
+
+
+class StaleHead(RuntimeError):
+    """The head given to :func:`append` is not the tenant's head any more (a programming error)."""
+
+
+async def append(
+    conn: Conn,
+    head: Head,
+    at: datetime,
+    actor_id: str | None,
+    action: str,
+    subject: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """:func:`record` in ONE statement, for a caller holding the head's lock (``lock_heads``).
+
+    The row and the head move together; if the head moved since it was read, nothing is kept:
+    the statement's guard finds no head row and :class:`StaleHead` aborts the transaction.
+    """
+    details = json.loads(dumps(details or {}))
+    n, prev = head.audit_count + 1, head.audit_last_hash
+    digest = chain_hash(prev, canonical(head.tenant_id, n, at, actor_id, action, subject, details))
+    moved = await conn.fetchval(
+        APPEND_ROW, head.tenant_id, n, at, actor_id, action, subject, details, prev, digest
+    )
+    if moved is None:
+        raise StaleHead(f"the audit head of tenant {head.tenant_id} moved since it was locked")
+    head.audit_count, head.audit_last_hash = n, digest
 
 
 SELECT_PAGE = """

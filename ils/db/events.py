@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ils.db import rollups
@@ -16,6 +17,24 @@ INSERT INTO events (tenant_id, seq, type, order_id, topic, payload, occurred_at)
 SELECT $1, s.seq, s.type, s.order_id, s.topic, s.payload, s.occurred_at
 FROM unnest($2::bigint[], $3::text[], $4::uuid[], $5::text[], $6::jsonb[], $7::timestamptz[])
     AS s(seq, type, order_id, topic, payload, occurred_at)
+"""
+#: Advance every tenant's head by its number of events and insert all the rows, in ONE statement
+#: (``k`` is an event's 1-based position in its tenant's batch). The heads are already locked.
+APPEND_MANY = """
+WITH h AS (
+    UPDATE tenant_heads t SET last_seq = t.last_seq + d.n
+    FROM unnest($1::uuid[], $2::bigint[]) AS d(tenant_id, n)
+    WHERE t.tenant_id = d.tenant_id
+    RETURNING t.tenant_id, t.last_seq, d.n
+), ins AS (
+    INSERT INTO events (tenant_id, seq, type, order_id, topic, payload, occurred_at)
+    SELECT s.tenant_id, h.last_seq - h.n + s.k, s.type, s.order_id, s.topic, s.payload,
+           s.occurred_at
+    FROM unnest($3::uuid[], $4::bigint[], $5::text[], $6::uuid[], $7::text[], $8::jsonb[],
+                $9::timestamptz[]) AS s(tenant_id, k, type, order_id, topic, payload, occurred_at)
+    JOIN h ON h.tenant_id = s.tenant_id
+)
+SELECT tenant_id, last_seq FROM h
 """
 SELECT_HEAD = "SELECT last_seq FROM tenant_heads WHERE tenant_id = $1"
 SELECT_SINCE = """
@@ -42,26 +61,38 @@ def _stored(row: Any) -> StoredEvent:
 
 async def append(conn: Conn, tenant_id: str, events: list[NewEvent]) -> list[StoredEvent]:
     """Append inside the caller's transaction. The caller holds the tenant's head lock."""
-    if not events:
+    return await append_many(conn, {tenant_id: events})
+
+
+async def append_many(conn: Conn, batches: Mapping[str, Sequence[NewEvent]]) -> list[StoredEvent]:
+    """Append each tenant's events (``{tenant_id: events}``) with two statements in all: one
+    advances every head and inserts every row, one adds the rollups. The caller holds the heads'
+    locks. The stored events come back tenant by tenant, in the mapping's order."""
+    batches = {t: list(new) for t, new in batches.items() if new}
+    if not batches:
         return []
-    last = int(await conn.fetchval(ADVANCE_SEQ, tenant_id, len(events)))
-    first = last - len(events) + 1
-    seqs = list(range(first, last + 1))
-    await conn.execute(
-        INSERT_EVENTS,
-        tenant_id,
-        seqs,
-        [e.type for e in events],
-        [e.order_id for e in events],
-        [str(e.topic) for e in events],
-        [e.data for e in events],
-        [e.occurred_at for e in events],
+    flat = [(t, k, e) for t, new in batches.items() for k, e in enumerate(new, start=1)]
+    rows = await conn.fetch(
+        APPEND_MANY,
+        list(batches),
+        [len(new) for new in batches.values()],
+        [t for t, _, _ in flat],
+        [k for _, k, _ in flat],
+        [e.type for _, _, e in flat],
+        [e.order_id for _, _, e in flat],
+        [str(e.topic) for _, _, e in flat],
+        [e.data for _, _, e in flat],
+        [e.occurred_at for _, _, e in flat],
     )
-    await rollups.add(conn, tenant_id, events)  # analytics rollups, same transaction
+    last = {str(r["tenant_id"]): int(r["last_seq"]) for r in rows}
+    if set(last) != set(batches):
+        raise LookupError(f"no tenant head for {sorted(set(batches) - set(last))}")
+    await rollups.add_many(conn, batches)  # analytics rollups, same transaction
     return [
-        StoredEvent(tenant_id, seq, e.type, e.topic, e.occurred_at, e.data, e.order_id)
-        for seq, e in zip(seqs, events, strict=True)
-    ]
+        StoredEvent(t, last[t] - len(batches[t]) + k, e.type, e.topic, e.occurred_at, e.data,
+                    e.order_id)
+        for t, k, e in flat
+    ]  # fmt: skip
 
 
 async def head(conn: Conn, tenant_id: str) -> int:

@@ -7,7 +7,7 @@ statement, so a rollup is committed exactly when its events are. Readers never r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -21,6 +21,14 @@ INSERT INTO rollups (tenant_id, metric, granularity, bucket_start, amount)
 SELECT $1, d.metric, d.granularity, d.bucket_start, d.amount
 FROM unnest($2::text[], $3::text[], $4::date[], $5::numeric[])
     AS d(metric, granularity, bucket_start, amount)
+ON CONFLICT (tenant_id, metric, granularity, bucket_start)
+DO UPDATE SET amount = rollups.amount + EXCLUDED.amount
+"""
+UPSERT_MANY = """
+INSERT INTO rollups (tenant_id, metric, granularity, bucket_start, amount)
+SELECT d.tenant_id, d.metric, d.granularity, d.bucket_start, d.amount
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::numeric[])
+    AS d(tenant_id, metric, granularity, bucket_start, amount)
 ON CONFLICT (tenant_id, metric, granularity, bucket_start)
 DO UPDATE SET amount = rollups.amount + EXCLUDED.amount
 """
@@ -59,6 +67,25 @@ async def add(conn: Conn, tenant_id: str, events: Sequence[NewEvent]) -> None:
     await conn.execute(
         UPSERT,
         tenant_id,
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+        [k[3] for k in keys],
+        [totals[k] for k in keys],
+    )
+
+
+async def add_many(conn: Conn, batches: Mapping[str, Sequence[NewEvent]]) -> None:
+    """:func:`add` for several tenants' events (``{tenant_id: events}``) in one statement."""
+    deltas = (
+        d for t, new in batches.items() for e in new for d in event_deltas(event_record(t, e))
+    )
+    totals = fold(deltas)
+    if not totals:
+        return
+    keys = list(totals)
+    await conn.execute(
+        UPSERT_MANY,
+        [k[0] for k in keys],
         [k[1] for k in keys],
         [k[2] for k in keys],
         [k[3] for k in keys],

@@ -23,7 +23,8 @@ ON CONFLICT DO NOTHING
 """
 SELECT_LINK = "SELECT 1 FROM tenant_links WHERE lab_id = $1 AND practice_id = $2"
 LOCK_HEADS = """
-SELECT tenant_id FROM tenant_heads WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id FOR UPDATE
+SELECT tenant_id, audit_count, audit_last_hash FROM tenant_heads
+WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id FOR UPDATE
 """
 NEXT_ORDER_NUMBER = """
 UPDATE tenant_heads SET last_order_no = last_order_no + 1 WHERE tenant_id = $1
@@ -92,9 +93,27 @@ async def linked(conn: Conn, lab_id: str, practice_id: str) -> bool:
     return await conn.fetchval(SELECT_LINK, lab_id, practice_id) is not None
 
 
-async def lock_heads(conn: Conn, tenant_ids: list[str]) -> None:
+@dataclass
+class Head:
+    """A locked tenant head's audit chain position, as the transaction holding the lock sees it.
+
+    ``ils.db.audit.append`` writes the next row from it in one statement and moves it on.
+    """
+
+    tenant_id: str
+    audit_count: int
+    audit_last_hash: bytes
+
+
+async def lock_heads(conn: Conn, tenant_ids: list[str]) -> dict[str, Head]:
     """Lock the tenants' heads in one global order (by id), so two writers never deadlock."""
-    await conn.fetch(LOCK_HEADS, sorted(set(tenant_ids)))
+    rows = await conn.fetch(LOCK_HEADS, sorted(set(tenant_ids)))
+    return {
+        str(r["tenant_id"]): Head(
+            str(r["tenant_id"]), int(r["audit_count"]), bytes(r["audit_last_hash"])
+        )
+        for r in rows
+    }
 
 
 async def next_order_number(conn: Conn, tenant_id: str) -> int:

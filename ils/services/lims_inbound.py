@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
+from ils.bus import Bus
 from ils.db import audit, events, lims_inbound, tenants
 from ils.db import stations as station_db
 from ils.db.database import Conn, Database
@@ -49,16 +49,23 @@ from ils.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
-from ils.lims.signature import DEFAULT_TOLERANCE_S, verify
+from ils.lims.signature import DEFAULT_TOLERANCE_S, BadSignature, StaleSignature, verify
+from ils.services import webhook_secrets
+from ils.services.instruments import EVENTS_INGESTED, Meter, NullMeter
 from ils.services.orders import order_summary
 from ils.services.ports import Publisher, publish_committed
 from ils.services.stations import Stations
+from ils.services.webhook_rejections import WebhookRejections
+from ils.services.webhook_secrets import verification_keys
+from ils.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 MAX_BODY_BYTES = 1024 * 1024
 STATIONS = frozenset(s.value for s in Station)
+#: Refusals of a whole request before any event is read; each is audited (webhook_rejections).
+REFUSALS = (BadSignature, StaleSignature, PayloadTooLarge, MalformedRequest, ValidationFailed)
 
 
 class UnknownJob(NotFound):
@@ -140,17 +147,40 @@ class EventResult:
 
 
 class LimsInbound:
-    def __init__(self, db: Database, publisher: Publisher, stations: Stations) -> None:
+    def __init__(
+        self,
+        db: Database,
+        publisher: Publisher,
+        stations: Stations,
+        meter: Meter | None = None,
+        *,
+        settings: Settings,
+        bus: Bus,
+    ) -> None:
         self.db = db
         self.publisher = publisher
         self.stations = stations
+        self.meter: Meter = meter or NullMeter()
+        self.settings = settings
+        self.rejections = WebhookRejections(db, bus)
 
     async def receive(
         self, lab_id: str, body: bytes, signature: str | None, now: datetime
     ) -> dict[str, Any]:
-        """Verify and apply a webhook body; the response body (a problem raises)."""
-        await self.verify(lab_id, body, signature, now)
-        parsed = read_body(body)
+        """Verify and apply a webhook body; the response body (a problem raises).
+
+        A refusal before any event is read (signature, size, body) is audited for the lab.
+        """
+        async with self.db.connection() as conn:
+            tenant = await tenants.get(conn, lab_id)
+        keys = verification_keys(self.settings, tenant)
+        try:
+            verify(signature, body, keys, int(now.timestamp()), DEFAULT_TOLERANCE_S)
+            parsed = read_body(body)
+        except REFUSALS as exc:
+            if tenant is not None and tenant.kind == "lab":
+                await self.rejections.record(lab_id, exc, now, lab_known=True)
+            raise
         if isinstance(parsed, LimsEvent):
             (outcome,) = await self.ingest(lab_id, [parsed], now)
             if outcome.error is not None:
@@ -158,14 +188,10 @@ class LimsInbound:
             return outcome.body()
         return {"results": [r.body() for r in await self.ingest(lab_id, parsed, now)]}
 
-    async def verify(self, lab_id: str, body: bytes, signature: str | None, now: datetime) -> None:
-        async with self.db.connection() as conn:
-            tenant = await tenants.get(conn, lab_id)
-        keys: list[bytes] = []
-        if tenant is not None and tenant.kind == "lab":
-            found = (tenant.webhook_secret, tenant.webhook_secret_previous)
-            keys = [s.encode() for s in found if s]
-        verify(signature, body, keys, int(now.timestamp()), DEFAULT_TOLERANCE_S)
+    async def refuse(self, lab_id: str, error: IlsError, now: datetime) -> NoReturn:
+        """Refuse a webhook before reading it (the route's size limit), auditing the refusal."""
+        await self.rejections.record(lab_id, error, now)
+        raise error
 
     async def ingest(
         self, lab_id: str, batch: Sequence[LimsEvent], now: datetime
@@ -197,6 +223,8 @@ class LimsInbound:
             done = [r for r in results if r is not None]
             stored = await self._write(conn, work, done)
         await publish_committed(self.publisher, stored)
+        for result in done:
+            self.meter.count(EVENTS_INGESTED, tags={"outcome": result.result})
         await self.stations.after_commit(lab_id, work.movements, now, time.monotonic())
         return done
 
@@ -297,11 +325,12 @@ class LimsInbound:
         await _insert_movements(conn, work.lab_id, work.movements)
         # The tenants' heads are locked last: they serialise every writer of the lab's log.
         practices = {work.orders[o]["practice_id"] for o in work.changed | work.recorded}
-        await tenants.lock_heads(conn, [work.lab_id, *practices])
+        heads = await tenants.lock_heads(conn, [work.lab_id, *practices])
         stored = await _append_both(conn, work)
         if recorded:  # only a request that recorded something is audited
             summary = {"events": [[r.id, r.result] for r in results]}
-            await audit.record(conn, work.lab_id, work.now, None, "lims.webhook", None, summary)
+            lab = heads[work.lab_id]
+            await audit.append(conn, lab, work.now, None, "lims.webhook", None, summary)
         return stored
 
 
@@ -321,15 +350,13 @@ async def _insert_movements(conn: Conn, lab_id: str, moves: list[Movement]) -> N
 
 async def _append_both(conn: Conn, work: Batch) -> list[StoredEvent]:
     """The lab's log gets every event; each practice the events of its own orders."""
-    stored = await events.append(conn, work.lab_id, work.new_events)
     by_practice: dict[str, list[NewEvent]] = {}
     for event in work.new_events:
         assert event.order_id is not None
         practice = work.orders[event.order_id]["practice_id"]
         by_practice.setdefault(practice, []).append(event)
-    for practice, new in sorted(by_practice.items()):
-        stored += await events.append(conn, practice, new)
-    return stored
+    batches = {work.lab_id: work.new_events, **dict(sorted(by_practice.items()))}
+    return await events.append_many(conn, batches)  # two statements for all the tenants
 
 
 def _refusal(event: LimsEvent, row: dict[str, Any] | None) -> IlsError | None:
@@ -360,17 +387,9 @@ def _verdict(row: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any] | 
         return None
 
 
-async def rotate_webhook_secret(db: Database, lab_id: str, now: datetime) -> str:
-    """A new webhook secret for the lab; the previous one stays valid until the next rotation."""
-    try:
-        lab_id = str(uuid.UUID(lab_id))
-    except ValueError:
-        raise NotFound("no such lab") from None
-    secret = secrets.token_hex(32)
-    async with db.transaction() as conn:
-        tenant = await tenants.get(conn, lab_id)
-        if tenant is None or tenant.kind != "lab":
-            raise NotFound("no such lab")
-        await tenants.rotate_webhook_secret(conn, lab_id, secret)
-        await audit.record(conn, lab_id, now, None, "tenant.webhook_secret_rotated", lab_id, {})
-    return secret
+async def rotate_webhook_secret(
+    db: Database, settings: Settings, lab_id: str, now: datetime
+) -> str:
+    """A new webhook secret for the lab (stored sealed); the previous one stays valid until the
+    next rotation."""
+    return await webhook_secrets.rotate(db, settings, lab_id, now)

@@ -83,10 +83,7 @@ async def append_order_events(
     conn: Conn, row: dict[str, Any], new: list[NewEvent]
 ) -> list[StoredEvent]:
     """Append the same order events to the practice's and the lab's logs (heads already locked)."""
-    stored: list[StoredEvent] = []
-    for tenant_id in (row["practice_id"], row["lab_id"]):
-        stored += await events.append(conn, tenant_id, new)
-    return stored
+    return await events.append_many(conn, {row["practice_id"]: new, row["lab_id"]: new})
 
 
 class Orders:
@@ -159,7 +156,7 @@ class Orders:
                         )
                     ]
                 )
-            await tenants.lock_heads(conn, [practice_id, lab_id])
+            heads = await tenants.lock_heads(conn, [practice_id, lab_id])
             number = await tenants.next_order_number(conn, practice_id)
             body = draft.model_dump(mode="json")
             row = {
@@ -191,9 +188,9 @@ class Orders:
                 conn, lab_id, row["id"], "submit_job", {"order_id": row["id"]}, now
             )
             for tenant_id in (practice_id, lab_id):
-                await audit.record(
+                await audit.append(
                     conn,
-                    tenant_id,
+                    heads[tenant_id],
                     now,
                     principal.user_id,
                     "order.created",
@@ -272,13 +269,17 @@ class Orders:
             row = await orders.get_visible(conn, order_id, principal.tenant_id, for_update=True)
             if row is None:
                 raise NotFound("no such order")
-            await tenants.lock_heads(conn, [row["practice_id"], row["lab_id"]])
+            heads = await tenants.lock_heads(conn, [row["practice_id"], row["lab_id"]])
             state = OrderState(
                 OrderStatus(row["status"]),
                 OrderStatus(row["held_from"]) if row["held_from"] else None,
             )
             new_state = transition(state, OrderStatus(to), principal.actor)
             delivered = now if new_state.status is OrderStatus.COMPLETED else row["delivered_at"]
+            if new_state.status is OrderStatus.PENDING and row["lims_job_id"] is None:
+                # Released from a hold before the LIMS took the job (for example after the LIMS
+                # refused it): submit it again, once.
+                await orders.resubmit(conn, row["lab_id"], order_id, now)
             updated = await orders.update_status(
                 conn,
                 order_id,
@@ -299,9 +300,9 @@ class Orders:
                 conn, updated, [NewEvent("order.status_changed", Topic.ORDERS, now, data, order_id)]
             )
             for tenant_id in (updated["practice_id"], updated["lab_id"]):
-                await audit.record(
+                await audit.append(
                     conn,
-                    tenant_id,
+                    heads[tenant_id],
                     now,
                     principal.user_id,
                     "order.transition",
