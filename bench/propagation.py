@@ -470,7 +470,3 @@ def _conditions(args: argparse.Namespace, load_before: Any, embedded: bool) -> d
 
 if __name__ == "__main__":
     main()
-
-
-if __name__ == "__main__":
-    main()
