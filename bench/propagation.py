@@ -6,7 +6,7 @@ before a sender posts signed single-event webhooks at a fixed rate. Every webhoo
 one step along its route (accepted, each station in order, shipped, delivered) with increasing
 per-job ``sequence``, so every one becomes order events in the lab's and the practice's logs.
 
-Measured: latency from the moment a webhook is handed to the HTTP client to the moment a client
+Measured: latency from the moment a webhook request starts (a pool slot held) to the moment a client
 process has the frame (matched through the event's ``by.lims_event_id``) over every (client,
 event) pair; events lost (the client's visible log slice minus what it received) and duplicated
 (one seq twice at a client); HTTP errors; a rate sweep; and beside it a bare Serve WebSocket echo
@@ -53,13 +53,17 @@ P99_BUDGET_MS = 250.0
 DRAIN_TIMEOUT_S = 20.0
 #: How long a phase waits for webhook answers after its schedule ends (at least its duration).
 ANSWER_GRACE_S = 30.0
+#: Webhooks in flight at once (the sender's connection pool).
+IN_FLIGHT = 64
 
 
 class Sender:
     """Posts signed single-event webhooks on a fixed schedule (open loop, not waiting for answers).
 
     Only a job's previous webhook is awaited before its next one (a LIMS keeps a job in order);
-    the schedule gives a job's steps seconds apart, so this wait is counted, not expected.
+    the schedule gives a job's steps seconds apart, so this wait is counted, not expected. At most
+    ``IN_FLIGHT`` requests are outstanding; the time a webhook waited behind the schedule (job
+    order or a full pool) is reported as the sender's backlog, apart from the latency.
     """
 
     def __init__(self, http: httpx.AsyncClient, lab_id: str, secret: str, total: int) -> None:
@@ -67,6 +71,8 @@ class Sender:
         self.secret = secret.encode()
         self.sent = np.full(total, np.nan)
         self.answered = np.full(total, np.nan)
+        self.due = np.full(total, np.nan)
+        self.gate = asyncio.Semaphore(IN_FLIGHT)
         self.outcomes: dict[str, int] = {}
         self.errors: dict[str, int] = {}
         self.job_waits = 0
@@ -87,16 +93,16 @@ class Sender:
         body = {"job_id": f"J-{order_id}", "order_id": order_id, "sequence": step + 1, **data}
         event = {"id": f"evt_{idx:09d}", "type": kind, "occurred_at": rfc3339(utc_now())}
         raw = json.dumps({**event, "data": body}).encode()
-        now = time.time()
-        headers = {"ILS-Signature": sign(self.secret, raw, int(now))}
+        headers = {"ILS-Signature": sign(self.secret, raw, int(time.time()))}
         headers["Content-Type"] = "application/json"
-        self.sent[idx] = now
-        try:
-            answer = await self.http.post(self.url, content=raw, headers=headers)
-        except httpx.HTTPError as exc:
-            self._count(self.errors, type(exc).__name__)
-            return
-        self.answered[idx] = time.time()
+        async with self.gate:  # a bounded pool: httpcore's queue grows costly past it
+            self.sent[idx] = time.time()
+            try:
+                answer = await self.http.post(self.url, content=raw, headers=headers)
+            except httpx.HTTPError as exc:
+                self._count(self.errors, type(exc).__name__)
+                return
+            self.answered[idx] = time.time()
         if answer.status_code != 200:
             self._count(self.errors, str(answer.status_code))
             return
@@ -111,6 +117,7 @@ class Sender:
         for k in range(phase.count):
             await asyncio.sleep(max(0.0, start + k / phase.rate - time.perf_counter()))
             order_id = phase.orders[k % n]
+            self.due[phase.first + k] = time.time()
             task = asyncio.create_task(
                 self._post(phase.first + k, order_id, k // n, self._previous.get(order_id))
             )
@@ -122,7 +129,9 @@ class Sender:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        sent = self.sent[phase.first : phase.first + phase.count]
+        window = slice(phase.first, phase.first + phase.count)
+        backlog = (self.sent[window] - self.due[window]) * 1000.0
+        sent = self.sent[window]
         sent = sent[~np.isnan(sent)]
         spread = float(sent.max() - sent.min()) if sent.size > 1 else 0.0
         return {
@@ -130,6 +139,7 @@ class Sender:
             "webhooks_sent": int(sent.size),
             "sent_rate_per_s": round(sent.size / spread, 1) if spread else None,
             "abandoned_unanswered": len(pending),
+            "sender_backlog_ms": _percentiles(backlog[np.isfinite(backlog)]),
             "last_answer_after_s": round(time.perf_counter() - start, 2),
             "outcomes": self.outcomes,
             "http_errors": sum(self.errors.values()),
@@ -193,7 +203,7 @@ async def _drive(
     """Users, orders, clients, then each phase's stream; raw figures for the analysis."""
     import asyncpg
 
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
         viewers = await viewers_of(http, parties)
         placing_s = await place_orders(http, parties, phases)
@@ -464,7 +474,7 @@ def _conditions(args: argparse.Namespace, load_before: Any, embedded: bool) -> d
         "shared_machine": "Ray, Serve replicas, PostgreSQL, Redis and the clients share the cores",
         "database": "embedded PostgreSQL/Redis in a temp dir" if embedded else "ILS_DATABASE_URL",
         "argon2": "time_cost=1, 8 MiB (logins only; not on the measured path)",
-        "latency": "webhook handed to the HTTP client -> frame read by the client (time.time)",
+        "latency": "webhook request started (pool slot held) -> frame read by a client",
     }
 
 
