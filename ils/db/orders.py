@@ -57,6 +57,14 @@ INSERT_OUTBOX = """
 INSERT INTO outbox (lab_id, order_id, kind, payload, created_at, next_attempt_at)
 VALUES ($1, $2, $3, $4, $5, $5)
 """
+RESUBMIT = """
+INSERT INTO outbox (lab_id, order_id, kind, payload, created_at, next_attempt_at)
+SELECT $1::uuid, $2::uuid, 'submit_job', jsonb_build_object('order_id', $2::text), $3, $3
+WHERE NOT EXISTS (
+    SELECT 1 FROM outbox WHERE order_id = $2::uuid AND sent_at IS NULL AND failed_at IS NULL
+)
+RETURNING id
+"""
 INSERT_ISSUE = """
 INSERT INTO order_issues (id, order_id, practice_id, lab_id, kind, category, reason, symptoms,
     notes, within_warranty, remake_order_id, created_by, created_at)
@@ -177,6 +185,11 @@ async def enqueue(
     conn: Conn, lab_id: str, order_id: str, kind: str, payload: dict[str, Any], now: datetime
 ) -> None:
     await conn.execute(INSERT_OUTBOX, lab_id, order_id, kind, payload, now)
+
+
+async def resubmit(conn: Conn, lab_id: str, order_id: str, now: datetime) -> bool:
+    """Queue the order for the LIMS again unless a submission is already waiting."""
+    return await conn.fetchval(RESUBMIT, lab_id, order_id, now) is not None
 
 
 async def insert_issue(conn: Conn, issue: dict[str, Any]) -> None:

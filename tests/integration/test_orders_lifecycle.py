@@ -297,3 +297,32 @@ async def test_a_non_adapt_creates_a_linked_remake_and_never_reopens_the_order(
         json={"category": "bad-category", "reason": "x"},
     )
     assert wrong.status_code == 422
+
+
+async def test_releasing_a_refused_order_submits_it_to_the_lims_again(
+    client: httpx.AsyncClient, world: World, runtime: Runtime
+) -> None:
+    order = await _place(client, world)
+    async with runtime.db.connection() as conn:
+        # The relay's fate for a LIMS refusal: the submission failed, the order is held.
+        await conn.execute("UPDATE outbox SET failed_at = now() WHERE order_id = $1", order["id"])
+    url = f"/api/orders/{order['id']}/transitions"
+    assert (await client.post(url, json={"to": "on_hold"}, headers=world.practice.auth)).is_success
+    released = await client.post(url, json={"to": "pending"}, headers=world.practice.auth)
+    assert released.status_code == 200
+    async with runtime.db.connection() as conn:
+        rows = await conn.fetch(
+            "SELECT sent_at, failed_at FROM outbox WHERE order_id = $1 ORDER BY id", order["id"]
+        )
+    assert [(r["sent_at"], r["failed_at"] is not None) for r in rows] == [
+        (None, True),
+        (None, False),
+    ]
+    again = await client.post(url, json={"to": "on_hold"}, headers=world.practice.auth)
+    assert again.status_code == 200
+    await client.post(url, json={"to": "pending"}, headers=world.practice.auth)
+    async with runtime.db.connection() as conn:
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE order_id = $1 AND failed_at IS NULL", order["id"]
+        )
+    assert waiting == 1  # a submission already waiting is not queued twice
