@@ -10,8 +10,9 @@ from tests.integration.conftest import World, order_body
 async def test_a_practice_places_an_order_and_both_tenants_see_it(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    response = await client.post("/api/orders", json=order_body(world.lab.tenant_id),
-                                 headers=world.practice.auth)
+    response = await client.post(
+        "/api/orders", json=order_body(world.lab.tenant_id), headers=world.practice.auth
+    )
     assert response.status_code == 201, response.text
     order = response.json()
     assert order["status"] == "pending"
