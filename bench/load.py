@@ -106,9 +106,7 @@ class LoadRun:
         db_side = await reconcile.database_side(
             self.db, self.group.lab.tenant_id, self.floor.sent_ids, self.practices.placed
         )
-        screens = await reconcile.screens_side(
-            self.client, self.group, self.screens, await reconcile.heads(self.db)
-        )
+        screens = await reconcile.screens_side(self.client, self.db, self.group, self.screens)
         errors = (
             sum(self.practices.tally.errors.values())
             + sum(self.telemetry.tally.errors.values())

@@ -17,6 +17,9 @@ import httpx
 from bench.lab_group import LabGroup, Tenant
 from bench.traffic import Screen
 from ils.db.database import Database
+from ils.domain.access import Principal, Role, TenantKind
+from ils.domain.event import Topic
+from ils.domain.visibility import visible_topics
 
 DUPLICATE_TRANSITIONS = """
 SELECT coalesce(sum(n - 1), 0) AS duplicates FROM (
@@ -30,6 +33,7 @@ FOUND_EVENTS = (
 )
 FOUND_ORDERS = "SELECT count(*) FROM orders WHERE id = ANY($1::uuid[])"
 HEADS = "SELECT tenant_id::text AS tenant, max(seq) AS head FROM events GROUP BY tenant_id"
+TOPICS = "SELECT seq, topic FROM events WHERE tenant_id = $1 ORDER BY seq"
 PENDING_OUTBOX = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
 
 
@@ -54,6 +58,13 @@ async def database_side(
     }
 
 
+async def visible_seqs(db: Database, tenant: str, kind: TenantKind) -> set[int]:
+    """The seqs of the tenant's log an admin's screen receives (its role's topics)."""
+    topics = visible_topics(Principal("bench", tenant, kind, Role.ADMIN))
+    async with db.connection() as conn:
+        return {r["seq"] for r in await conn.fetch(TOPICS, tenant) if Topic(r["topic"]) in topics}
+
+
 async def orders_view(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, Any]:
     """Every order the tenant sees, by id: (status, station, version), all pages."""
     view: dict[str, Any] = {}
@@ -71,13 +82,17 @@ async def orders_view(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, An
 
 
 async def screens_side(
-    client: httpx.AsyncClient, group: LabGroup, screens: list[Screen], log_heads: dict[str, int]
+    client: httpx.AsyncClient, db: Database, group: LabGroup, screens: list[Screen]
 ) -> dict[str, Any]:
     truth = {t.tenant_id: await orders_view(client, t) for t in group.tenants}
+    kinds = {t.tenant_id: TenantKind.PRACTICE for t in group.practices}
+    kinds[group.lab.tenant_id] = TenantKind.LAB
+    expected = {t: await visible_seqs(db, t, kind) for t, kind in kinds.items()}
     missing = duplicates = unequal = differing = 0
+    examples: list[Any] = []
     for screen in screens:
         tenant = screen.tenant.tenant_id
-        problems = screen.problems(log_heads.get(tenant, 0))
+        problems = screen.problems(expected[tenant])
         missing += problems["missing"]
         duplicates += problems["duplicates"]
         db_view = truth[tenant]
@@ -86,6 +101,7 @@ async def screens_side(
         }
         unequal += bool(diff)
         differing += len(diff)
+        examples += [(k, db_view.get(k), screen.view.get(k)) for k in sorted(diff)[:1]]
     return {
         "screens": len(screens),
         "screen_seqs_missing": missing,
@@ -96,4 +112,5 @@ async def screens_side(
         "orders_in_db_views": {t: len(v) for t, v in truth.items()},
         "reconnects": sum(s.reconnects for s in screens),
         "resets": sum(s.resets for s in screens),
+        "examples_db_vs_screen": examples[:3],
     }

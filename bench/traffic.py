@@ -264,8 +264,8 @@ class Screen:
     def last_seq(self) -> int:
         return self.seqs[-1] if self.seqs else 0
 
-    def problems(self, head: int) -> dict[str, int]:
-        """Seqs missing (up to ``head``) and seqs received twice."""
+    def problems(self, expected: set[int]) -> dict[str, int]:
+        """Seqs this screen should have received but did not, and seqs received twice."""
         counts = Counter(self.seqs)
-        missing = sum(1 for s in range(1, head + 1) if s not in counts)
+        missing = sum(1 for s in expected if s not in counts)
         return {"missing": missing, "duplicates": sum(c - 1 for c in counts.values())}
