@@ -139,6 +139,9 @@ class Sender:
             "webhooks_sent": int(sent.size),
             "sent_rate_per_s": round(sent.size / spread, 1) if spread else None,
             "abandoned_unanswered": len(pending),
+            "sent_but_unanswered": int(
+                np.sum(np.isfinite(self.sent[window]) & np.isnan(self.answered[window]))
+            ),
             "sender_backlog_ms": _percentiles(backlog[np.isfinite(backlog)]),
             "last_answer_after_s": round(time.perf_counter() - start, 2),
             "outcomes": self.outcomes,
@@ -261,6 +264,7 @@ def _phase_figures(run: dict[str, Any], k: int, phase: Phase) -> dict[str, Any]:
     before, after = run["bounds"][k], run["bounds"][k + 1]
     window_of = slice(phase.first, phase.first + phase.count)
     sent, answered = run["sent"][window_of], run["answered"][window_of]
+    round_trips = (answered - sent) * 1000.0
     latencies, after_answer, lost, duplicated, unexpected, frames = [], [], 0, 0, 0, 0
     for viewer, got in zip(run["viewers"], run["seen"], strict=True):
         hooks = got["hooks"]
@@ -283,7 +287,7 @@ def _phase_figures(run: dict[str, Any], k: int, phase: Phase) -> dict[str, Any]:
         "orders": len(phase.orders),
         **run["streams"][k],
         "latency_ms": _percentiles(np.concatenate(latencies)),
-        "webhook_round_trip_ms": _percentiles((answered - sent)[~np.isnan(answered - sent)]),
+        "webhook_round_trip_ms": _percentiles(_finite(round_trips)),
         "answer_to_frame_ms": _percentiles(_finite(np.concatenate(after_answer))),
         "events_lost": int(lost),
         "events_duplicated": int(duplicated),
