@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ils.api.realtime.protocol import CLOSE_SLOW_CONSUMER, QUEUE_LIMIT
+from ils.api.realtime.protocol import (
+    CLOSE_RESUME_IMPOSSIBLE,
+    CLOSE_SLOW_CONSUMER,
+    QUEUE_LIMIT,
+)
 from ils.domain.access import Principal
 from ils.domain.event import Topic
 from ils.domain.visibility import visible_topics
@@ -29,6 +33,18 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
+
+
+#: Reads of a missing stretch before the socket is asked to resume instead (about 1.4 s in all).
+GAP_TRIES = 7
+
+
+class GapUnfilled(Exception):
+    """Frames after ``after`` were missing and could not be read: the socket must resume."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__(f"gap after seq {after}")
+        self.after = after
 
 
 @dataclass
@@ -149,18 +165,30 @@ class Gateway:
             )
 
     async def send_in_order(self, conn: Connection, frame: Frame) -> None:
-        """Send ``frame`` after whatever is missing before it; skip what was already sent."""
+        """Send ``frame`` after whatever is missing before it; skip what was already sent.
+
+        The socket never moves past a hole: missing frames are read from the room (and, behind
+        it, Redis and PostgreSQL) and sent strictly one after another. If the hole cannot be
+        filled after a few tries, ``GapUnfilled`` asks the caller to close the socket with a
+        resume hint, so the client reloads from ``since`` instead of silently missing events.
+        """
         if frame["seq"] <= conn.last_sent:
             return
+        tries = 0
         while frame["seq"] > conn.last_sent + 1:
             gap = await self.rooms.read(
                 conn.tenant_id, conn.last_sent, frame["seq"] - conn.last_sent - 1
             )
-            if not gap["frames"]:
-                break
+            progressed = False
             for missing in gap["frames"]:
-                if missing["seq"] < frame["seq"]:
+                if missing["seq"] == conn.last_sent + 1 and missing["seq"] < frame["seq"]:
                     await self._emit(conn, missing)
+                    progressed = True
+            if not progressed:
+                tries += 1
+                if tries > GAP_TRIES:
+                    raise GapUnfilled(conn.last_sent)
+                await asyncio.sleep(0.05 * tries)
         await self._emit(conn, frame)
 
     async def _emit(self, conn: Connection, frame: Frame) -> None:
@@ -179,9 +207,12 @@ class Gateway:
             )
             if page["reset"]:
                 return False
-            if not page["frames"]:
-                break
-            for frame in page["frames"]:
+            contiguous = [
+                f for i, f in enumerate(page["frames"]) if f["seq"] == conn.last_sent + 1 + i
+            ]
+            if not contiguous:
+                break  # the live pump fills what is missing, or asks the client to resume
+            for frame in contiguous:
                 if frame["seq"] <= until:
                     await self._emit(conn, frame)
         return True
@@ -190,4 +221,16 @@ class Gateway:
         """The socket's single writer: queued frames, in order, gaps filled."""
         while not conn.closed:
             frame = await conn.queue.get()
-            await self.send_in_order(conn, frame)
+            try:
+                await self.send_in_order(conn, frame)
+            except GapUnfilled as gap:
+                log.warning(
+                    "socket %s of %s could not fill a gap after seq %d; asking it to resume",
+                    conn.id,
+                    conn.tenant_id,
+                    gap.after,
+                )
+                await self.leave(conn)
+                with contextlib.suppress(Exception):
+                    await conn.close(CLOSE_RESUME_IMPOSSIBLE, f"reconnect with since={gap.after}")
+                return
