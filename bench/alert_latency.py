@@ -22,26 +22,23 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import numpy as np
 import uvicorn
 import websockets
 
+from bench.scratch import scratch_database
 from ils.api.app import create_app
 from ils.api.realtime.app import create_realtime_app
 from ils.bus import Bus
 from ils.db.database import Database
-from ils.db.migrate import migrate
 from ils.domain.access import TenantKind
 from ils.embedded import ensure_services
 from ils.runtime import Runtime
@@ -57,11 +54,6 @@ HEALTHY = DegradationParams(gradual_rate=0.0, sudden_rate=0.0, drift_rate=0.0, s
 WARMUP = 320  # readings per machine before spikes (the detectors warm up after 288)
 TICK_S = 0.1
 SENDERS = 4  # device gateways sending at once, each for a share of the machines
-
-
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 def _free_port() -> int:
@@ -314,26 +306,8 @@ def _figures(
 async def _run(
     settings: Settings, machines: int, rate: int, seconds: float, spike_every: float
 ) -> dict[str, Any]:
-    name = f"ils_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(settings.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        scratch = settings.with_urls(
-            _with_database(settings.database_url, name), settings.redis_url
-        )
-        scratch = scratch.model_copy(update={"redis_prefix": f"ils-bench-{secrets.token_hex(4)}:"})
-        conn = await asyncpg.connect(scratch.database_url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
+    async with scratch_database(settings) as scratch:
         return await _measure(scratch, machines, rate, seconds, spike_every)
-    finally:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.close()
 
 
 def measure(quick: bool, machines: int = 20, rate: int = 1000) -> dict[str, Any]:

@@ -17,17 +17,14 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import numpy as np
 
+from bench.scratch import scratch_database
 from ils.api.app import create_app
-from ils.db.migrate import migrate
 from ils.domain.access import TenantKind
 from ils.embedded import ensure_services
 from ils.runtime import Runtime
@@ -44,11 +41,6 @@ def _percentiles(samples_s: list[float]) -> dict[str, float]:
         "mean_ms": round(float(ms.mean()), 3),
         "n": len(samples_s),
     }
-
-
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 async def _timed(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> float:
@@ -99,26 +91,8 @@ async def _measure(settings: Settings, logins: int, requests: int) -> dict[str, 
 
 
 async def _run(settings: Settings, logins: int, requests: int) -> dict[str, Any]:
-    name = f"ils_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(settings.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        scratch = settings.with_urls(
-            _with_database(settings.database_url, name), settings.redis_url
-        )
-        scratch = scratch.model_copy(update={"redis_prefix": f"ils-bench-{secrets.token_hex(4)}:"})
-        conn = await asyncpg.connect(scratch.database_url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
+    async with scratch_database(settings) as scratch:
         return await _measure(scratch, logins, requests)
-    finally:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,10 +18,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bench.scratch import with_database
 from ils.db.database import Database
 from ils.db.migrate import migrate
 from ils.domain.access import TenantKind
@@ -40,11 +40,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 @dataclass
@@ -88,7 +83,7 @@ async def _scratch_database(settings: Settings) -> tuple[Settings, str]:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    scratch = settings.with_urls(_with_database(settings.database_url, name), settings.redis_url)
+    scratch = settings.with_urls(with_database(settings.database_url, name), settings.redis_url)
     scratch = scratch.model_copy(update={"redis_prefix": f"ils-load-{secrets.token_hex(4)}:"})
     conn = await asyncpg.connect(scratch.database_url)
     try:

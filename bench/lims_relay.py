@@ -18,15 +18,12 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import numpy as np
 
-from ils.db.migrate import migrate
+from bench.scratch import scratch_database
 from ils.domain.access import Principal, Role, TenantKind
 from ils.domain.order import OrderDraft
 from ils.embedded import ensure_services
@@ -70,11 +67,6 @@ ORDER: dict[str, Any] = {
     "lens": {"type": "progressive", "material": "1.60", "coatings": ["ar", "hard"]},
     "frame": {"type": "full_rim", "a": 52.0, "b": 30.0, "dbl": 18.0, "ed": 56.0},
 }
-
-
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 class Bench:
@@ -192,26 +184,8 @@ async def _measure(
 
 
 async def _run(settings: Settings, backlog: int, singles: int, outage_s: float) -> dict[str, Any]:
-    name = f"ils_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(settings.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        scratch = settings.with_urls(
-            _with_database(settings.database_url, name), settings.redis_url
-        )
-        scratch = scratch.model_copy(update={"redis_prefix": f"ils-bench-{secrets.token_hex(4)}:"})
-        conn = await asyncpg.connect(scratch.database_url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
+    async with scratch_database(settings) as scratch:
         return await _measure(scratch, backlog, singles, outage_s)
-    finally:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.close()
 
 
 def main(argv: list[str] | None = None) -> None:

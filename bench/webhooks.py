@@ -20,20 +20,17 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import numpy as np
 import uvicorn
 
+from bench.scratch import scratch_database
 from ils.api.app import create_app
-from ils.db.migrate import migrate
 from ils.domain.access import Principal, Role, TenantKind
 from ils.domain.order import OrderDraft
 from ils.embedded import ensure_services
@@ -83,11 +80,6 @@ class Timed:
             await send(message)
 
         await self.app(scope, receive, timed_send)
-
-
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 def _free_port() -> int:
@@ -232,26 +224,8 @@ async def _measure(
 async def _run(
     settings: Settings, single_jobs: int, batch_jobs: int, senders: int
 ) -> dict[str, Any]:
-    name = f"ils_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(settings.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        scratch = settings.with_urls(
-            _with_database(settings.database_url, name), settings.redis_url
-        )
-        scratch = scratch.model_copy(update={"redis_prefix": f"ils-bench-{secrets.token_hex(4)}:"})
-        conn = await asyncpg.connect(scratch.database_url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
+    async with scratch_database(settings) as scratch:
         return await _measure(scratch, single_jobs, batch_jobs, senders)
-    finally:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.close()
 
 
 def main(argv: list[str] | None = None) -> None:
