@@ -63,10 +63,14 @@ def test_worker_node_dies_and_its_actors_rebuild_on_the_survivor(
     worker, head = out["worker_node"], out["head_node"]
     before, after = out["placed_before"], out["placed_after"]
     on_worker = {name for name, node in before.items() if node == worker}
-    # Really spread over both nodes: rooms and stations lived on the worker node (a soft affinity
-    # may let the scheduler put one on the head), and every one now lives on the head.
-    assert any(n.startswith("room:") for n in on_worker), before
-    assert any(n.startswith("station:") for n in on_worker), before
+    # Really spread over both nodes: rooms and stations lived on the worker node, and every one
+    # now lives on the head. If Ray kept every room or every station off the worker after the
+    # placement retries, the node loss tests nothing about them: say so instead of passing.
+    spread = any(n.startswith("room:") for n in on_worker) and any(
+        n.startswith("station:") for n in on_worker
+    )
+    if not spread:
+        pytest.skip(f"Ray placed no room or no station on the worker node: {before}")
     assert set(after.values()) == {head}, after
     assert out["worker_alive_after"] is False
     assert out["live_stations"] == out["rebuilt_stations"]  # state rebuilt from PostgreSQL
@@ -236,8 +240,36 @@ def _node_ids() -> tuple[str, str]:
 def _place_on(settings: Settings, node_id: str, tenants: list[str], lab_id: str) -> list[str]:
     """Create the rooms and the lab's stations on one node (soft: a restart goes anywhere).
 
-    The product's own handles (``tenant_room``, ``station_actor``) find them by name.
+    A soft affinity lets a busy scheduler put actors on the other node; placement is retried a
+    few times until at least one room and one station live on ``node_id``. The product's own
+    handles (``tenant_room``, ``station_actor``) find them by name.
     """
+    names: list[str] = []
+    for _attempt in range(4):
+        names = _create_on(settings, node_id, tenants, lab_id)
+        here = [n for n in names if _node_of(n) == node_id]
+        if any(n.startswith("room:") for n in here) and any(n.startswith("station:") for n in here):
+            return names
+        _kill_all(names)
+    return names
+
+
+def _kill_all(names: list[str]) -> None:
+    import ray
+
+    for name in names:
+        ray.kill(ray.get_actor(name, namespace="ils"), no_restart=True)
+    deadline = time.monotonic() + 60
+    for name in names:  # the names are free again once the actors are gone
+        while time.monotonic() < deadline:
+            try:
+                ray.get_actor(name, namespace="ils")
+            except ValueError:
+                break
+            time.sleep(0.2)
+
+
+def _create_on(settings: Settings, node_id: str, tenants: list[str], lab_id: str) -> list[str]:
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
