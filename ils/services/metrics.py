@@ -5,18 +5,21 @@ own jobs, the cost model and the price lists. Every answer states its period and
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ils.analytics import rollup
+from ils.analytics import figures, rollup
 from ils.analytics.cost import CostBook, cost_summary
-from ils.analytics.kpi import Breakage, JobOutcome, Period, production_kpis, ratio, shipped_in
+from ils.analytics.figures import PeriodSums
+from ils.analytics.kpi import Breakage, JobOutcome, Period, ratio, shipped_in
+from ils.analytics.order_facts import SEPARATOR
 from ils.analytics.reporting import period_of, reporting_days
-from ils.db import audit, metrics, rollups
+from ils.db import audit, lab_figures, metrics, rollups
 from ils.db.database import Database
 from ils.domain.access import Permission, Principal, TenantKind
 from ils.errors import Conflict, FieldIssue, NotFound, ValidationFailed
+from ils.services.lab_figures import LabFigures
 from ils.services.ports import Clock
 from ils.services.report_cache import ReportCache
 
@@ -24,15 +27,6 @@ DASHBOARD_METRICS = rollup.METRICS
 #: How long a computed report may be served after the lab's data moved on (it says when it was
 #: computed): a busy lab appends events every few seconds, and a report reads all its jobs.
 REPORT_MAX_AGE_S = 30.0
-KPI_SOURCES = (
-    "orders",
-    "events",
-    "qc_inspections",
-    "lims_inspections",
-    "breakages",
-    "order_issues",
-    "station_movements",
-)
 COST_LINES_MAX = 500
 
 
@@ -123,6 +117,7 @@ class Metrics:
         self.db = db
         self.clock = clock
         self.cache = ReportCache(max_age_s=REPORT_MAX_AGE_S)
+        self.figures = LabFigures(db, clock)
 
     def _days(
         self, range_name: str | None, first: date | None, last: date | None
@@ -184,7 +179,6 @@ class Metrics:
             )
             job_ids = [r["lims_job_id"] for r in rows if r["lims_job_id"]]
             labour = await metrics.labour_minutes(conn, lab_id, job_ids)
-            passes = await metrics.station_passes(conn, lab_id, period.start, period.end)
             prices = await metrics.prices(conn, lab_id)
             model = await metrics.cost_model(conn, lab_id)
         jobs = [
@@ -195,7 +189,7 @@ class Metrics:
             )
             for r in rows
         ]
-        extra = {"passes": passes, "model": model}
+        extra = {"model": model}
         return jobs, period, as_of, extra
 
     async def _cached(
@@ -216,37 +210,74 @@ class Metrics:
         key = (kind, lab_id, *days, version[1], now.date())
         return await self.cache.get(key, (version[0],), stamped)
 
+    async def _period_sums(
+        self, lab_id: str, first: date, last: date
+    ) -> tuple[PeriodSums, Period, datetime, dict[str, Any]]:
+        """The period's daily sums (current with the lab's log), its as-of instant and basis."""
+        caught = await self.figures.current(lab_id)
+        period = period_of(first, last)
+        as_of = min(self.clock(), period.end)
+        open_from = as_of.astimezone(UTC).date()
+        wip_end = open_from if as_of == _midnight(as_of) else open_from + timedelta(days=1)
+        async with self.db.connection() as conn:
+            amounts, later = await lab_figures.period_sums(
+                conn, lab_id, first, last + timedelta(days=1), open_from
+            )
+            wip = await lab_figures.wip(conn, lab_id, wip_end)
+        sums = PeriodSums(amounts, later)
+        basis = {
+            "source": "daily sums of the lab's order facts",
+            "log_seq": caught.seq,
+            "orders_refreshed": caught.orders,
+            "as_of": as_of,
+            "orders_shipped": int(sums.get("shipped")),
+        }
+        return sums, period, as_of, {"basis": basis, "wip": wip}
+
     async def production_kpis(
         self, principal: Principal, range_name: str | None, first: date | None, last: date | None
     ) -> dict[str, Any]:
         principal.require(Permission.ANALYTICS_READ)
         _require_lab(principal)
-        days = self._days(range_name, first, last)
-        lab_id = principal.tenant_id
-        body: dict[str, Any] = await self._cached(
-            "kpis", lab_id, days, lambda: self._kpi_report(lab_id, *days)
-        )
-        return body
-
-    async def _kpi_report(self, lab_id: str, first: date, last: date) -> dict[str, Any]:
-        jobs, period, as_of, extra = await self._jobs(lab_id, first, last)
-        body = production_kpis(jobs, [], period, as_of)
-        body["throughput_per_station"] = {
-            station: ratio(c, period.hours, c, period, "jobs_per_hour").as_dict()
-            for station, c in extra["passes"].items()
-        }
+        first, last = self._days(range_name, first, last)
+        sums, period, as_of, extra = await self._period_sums(principal.tenant_id, first, last)
+        body = figures.production_kpis(sums, period, as_of, extra["wip"])
         body["period"] = period_body(first, last)
-        body["basis"] = {
-            "jobs_read": len(jobs),
-            "jobs_shipped": len(shipped_in(jobs, period)),
-            "as_of": as_of,
-            "sources": KPI_SOURCES,
+        body["basis"] = extra["basis"] | {
+            "jobs_shipped": int(sums.get("shipped")),
             "cohorts": "quality and flow: jobs shipped in the period; on-time: jobs due in it; "
             "throughput: station passes finished in it; WIP: open at as_of",
         }
         return body
 
     async def cost_analysis(
+        self, principal: Principal, range_name: str | None, first: date | None, last: date | None
+    ) -> dict[str, Any]:
+        principal.require(Permission.ANALYTICS_READ)
+        _require_lab(principal)
+        first, last = self._days(range_name, first, last)
+        lab_id = principal.tenant_id
+        sums, _, _, extra = await self._period_sums(lab_id, first, last)
+        async with self.db.connection() as conn:
+            model = await metrics.cost_model(conn, lab_id)
+            prices = await metrics.prices(conn, lab_id)
+        if model is None:
+            raise Conflict("the lab has no cost model yet (PUT /api/metrics/cost-model)")
+        book = book_of(model, (last - first).days + 1)
+        missing = figures.missing_in_book(sums, book)
+        if any(missing.values()):
+            raise Conflict("the cost model does not price everything", missing=missing)
+        body = figures.cost_summary(sums, book, price_table(sums, prices))
+        body["period"] = period_body(first, last)
+        body["basis"] = extra["basis"] | {
+            "overhead_per_day": str(model["overhead_per_day"]),
+            "overhead_pool": str(book.overhead_pool),
+            "cost_model_at": model["updated_at"],
+            "lines": "per-order lines: GET /api/metrics/cost-analysis/orders",
+        }
+        return body
+
+    async def cost_lines(
         self,
         principal: Principal,
         range_name: str | None,
@@ -254,6 +285,8 @@ class Metrics:
         last: date | None,
         limit: int,
     ) -> dict[str, Any]:
+        """Per-order cost lines, costliest first: read from every order of the period (not from
+        the daily sums), cached per version of the lab's data."""
         principal.require(Permission.ANALYTICS_READ)
         _require_lab(principal)
         days = self._days(range_name, first, last)
@@ -288,19 +321,14 @@ class Metrics:
     ) -> dict[str, Any]:
         principal.require(Permission.ANALYTICS_READ)
         _require_lab(principal)
-        days = self._days(range_name, first, last)
+        first, last = self._days(range_name, first, last)
         lab_id = principal.tenant_id
-        body: dict[str, Any] = await self._cached(
-            "revenue", lab_id, days, lambda: self._revenue_report(lab_id, *days)
-        )
-        return body
-
-    async def _revenue_report(self, lab_id: str, first: date, last: date) -> dict[str, Any]:
-        period = period_of(first, last)
+        sums, _, _, extra = await self._period_sums(lab_id, first, last)
         async with self.db.connection() as conn:
-            rows = await metrics.revenue(conn, lab_id, period.start, period.end)
             model = await metrics.cost_model(conn, lab_id)
+            prices = await metrics.prices(conn, lab_id)
         currency = model["currency"] if model else None
+        rows = figures.revenue_rows(sums, price_table(sums, prices))
         total = sum((r["revenue"] for r in rows), Decimal(0))
         return {
             "period": period_body(first, last),
@@ -308,8 +336,8 @@ class Metrics:
             "total": {"amount": str(total.quantize(Decimal("0.01"))), "currency": currency},
             "by_practice": _group(rows, "practice_id", currency),
             "by_product": _group(rows, "product", currency),
-            "basis": {
-                "orders_shipped": sum(r["orders"] for r in rows),
+            "basis": extra["basis"]
+            | {
                 "orders_priced": sum(r["priced"] for r in rows),
                 "rule": "each order shipped in the period at its price: the practice's own price "
                 "for the product, else the lab's list price; unpriced orders add nothing",
@@ -357,6 +385,18 @@ class Metrics:
             prices = await metrics.prices(conn, lab_id)
         assert model is not None
         return _model_view(model, prices)
+
+
+def price_table(
+    sums: PeriodSums, prices: list[dict[str, Any]]
+) -> dict[tuple[str, str], Decimal | None]:
+    """The price of each (practice, product) the period shipped."""
+    keys = [k.partition(SEPARATOR) for k in sums.by_key("shipped_by_price")]
+    return {(p, product): price_of(prices, p, product) for p, _, product in keys}
+
+
+def _midnight(moment: datetime) -> datetime:
+    return datetime.combine(moment.astimezone(UTC).date(), time.min, UTC)
 
 
 def book_of(model: Mapping[str, Any], days: int) -> CostBook:

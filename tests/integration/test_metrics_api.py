@@ -157,7 +157,18 @@ async def test_cost_and_revenue_follow_the_cost_model_and_price_lists(
     )
     assert response.status_code == 200, response.text
     cost = response.json()
-    lines = {line["order_id"]: line for line in cost["lines"]}
+    # Totals from the daily sums: blanks 4 x 20; labour 2 x 40; B's breakage 60; overhead 7 x 7.
+    totals = {k: v["amount"] for k, v in cost["totals"].items()}
+    assert totals["materials"] == "80.00" and totals["labour"] == "80.00"
+    assert totals["breakage"] == "60.00" and totals["overhead"] == "49.00"
+    assert totals["total"] == "269.00" and totals["revenue"] == "280.00"  # own price, twice
+    assert totals["margin"] == "11.00" and cost["per_order"]["total"]["amount"] == "134.50"
+    assert cost["basis"]["overhead_pool"] == "49.00" and cost["orders"] == 2
+    response = await client.get(
+        "/api/metrics/cost-analysis/orders?range=last7days", headers=world.lab.auth
+    )
+    assert response.status_code == 200, response.text
+    lines = {line["order_id"]: line for line in response.json()["lines"]}
     a, b = lines[small_lab["a"]], lines[small_lab["b"]]
     # A: blanks 2 x 20 = 40; labour 30 min x 60/h + 15 min x 40/h = 40; overhead 49 x 0.75/2.25.
     assert a["materials"]["amount"] == "40.00" and a["labour"]["amount"] == "40.00"
@@ -165,9 +176,6 @@ async def test_cost_and_revenue_follow_the_cost_model_and_price_lists(
     # B: the broken lens redoes surfacing + edging (40.00) and needs one more blank (20.00).
     assert b["breakage"]["amount"] == "60.00" and b["overhead"]["amount"] == "32.67"
     assert b["total"]["amount"] == "172.67"
-    assert cost["totals"]["revenue"]["amount"] == "280.00"  # the practice's own price, twice
-    assert cost["totals"]["margin"]["amount"] == "11.00"
-    assert cost["basis"]["overhead_pool"] == "49.00"
     revenue = await client.get("/api/metrics/revenue?range=last7days", headers=world.lab.auth)
     assert revenue.status_code == 200
     body = revenue.json()

@@ -68,10 +68,23 @@ async def cost_analysis(
     range: RangeName | None = None,
     first: From = None,
     last: To = None,
+) -> Any:
+    """Cost, revenue and margin of the orders shipped in the period, in total and per order."""
+    body = await runtime.metrics.cost_analysis(principal, range, first, last)
+    return jsonable_encoder(body)
+
+
+@router.get("/cost-analysis/orders")
+async def cost_lines(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    range: RangeName | None = None,
+    first: From = None,
+    last: To = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
-    """Cost, revenue and margin of the orders shipped in the period (costliest lines first)."""
-    body = await runtime.metrics.cost_analysis(principal, range, first, last, limit)
+    """Per-order cost lines of the period, costliest first (reads every order of the period)."""
+    body = await runtime.metrics.cost_lines(principal, range, first, last, limit)
     return jsonable_encoder(body)
 
 
