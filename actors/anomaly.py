@@ -59,6 +59,11 @@ class AnomalyModel:
     async def observe(self, readings: Sequence[Mapping[str, Any]]) -> list[Finding]:
         return (await self._loaded()).observe(readings)
 
+    async def intake(
+        self, readings: Sequence[Mapping[str, Any]], now: datetime
+    ) -> tuple[list[Verdict], list[Finding]]:
+        return await (await self._loaded()).intake(readings, now)
+
     async def risk(self, equipment_id: str, now: datetime) -> tuple[dict[str, Any], Finding | None]:
         return await (await self._loaded()).risk(equipment_id, now)
 
@@ -115,6 +120,14 @@ class RayAnomaly:
     async def observe(self, lab_id: str, readings: Sequence[Mapping[str, Any]]) -> list[Finding]:
         findings: list[Finding] = await self.handle(lab_id).observe.remote(list(readings))
         return findings
+
+    async def intake(
+        self, lab_id: str, readings: Sequence[Mapping[str, Any]], now: datetime
+    ) -> tuple[list[Verdict], list[Finding]]:
+        answer: tuple[list[Verdict], list[Finding]] = await self.handle(lab_id).intake.remote(
+            list(readings), now
+        )
+        return answer
 
     async def risk(
         self, lab_id: str, equipment_id: str, now: datetime

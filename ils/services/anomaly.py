@@ -1,9 +1,10 @@
 """Equipment, telemetry, failure risk and alerts: the use-cases behind the anomaly routes.
 
-Telemetry: each reading gets a verdict from the lab's ``AnomalyModel`` (``check``) before anything
-is stored; accepted readings are written with COPY and quarantined ones kept aside, in one
-transaction; after commit the accepted readings feed the lab's detectors (``observe``) and their
-findings become alerts. A rejected reading changes nothing.
+Telemetry: a batch is one call to the lab's ``AnomalyModel`` (``intake``), which serialises the
+lab's batches: each reading gets a verdict before anything is stored; accepted readings are
+written with one COPY and quarantined ones kept aside, in one transaction; after commit the
+accepted readings feed the lab's detectors and their findings come back to become alerts here. A
+rejected reading changes nothing.
 
 Alerts (the table SPC shares): one live alert per (kind, subject), folded in the database
 (``ils.db.alerts.upsert_live``); each new alert appends ``alert.raised`` and each fold or status
@@ -15,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import uuid
 from collections.abc import Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -32,7 +32,7 @@ from ils.db.pool import dumps
 from ils.domain.access import Permission, Principal, TenantKind
 from ils.domain.event import NewEvent, StoredEvent, Topic
 from ils.errors import Conflict, FieldIssue, NotFound, ValidationFailed
-from ils.services.anomaly_model import AnomalyPort
+from ils.services.anomaly_model import AnomalyPort, finite
 from ils.services.ports import Publisher, publish_committed
 
 log = logging.getLogger(__name__)
@@ -85,24 +85,12 @@ def _with_time(f: Finding, at: float) -> Finding:
     return Finding(f.kind, f.subject, f.severity, at, f.rule, f.score, f.evidence)
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    return value
-
-
 class Anomaly:
     def __init__(self, db: Database, port: AnomalyPort, publisher: Publisher) -> None:
         self.db = db
         self.port = port
         self.publisher = publisher
         self._tasks: set[asyncio.Task[None]] = set()
-        #: One batch of a lab at a time from check to observe: the detectors see readings in the
-        #: order they were checked. (Batches of one lab sent to two API replicas at once may still
-        #: commit out of order; the detectors then skip the older readings, which stay stored.)
-        self._intake: dict[str, asyncio.Lock] = {}
 
     # --- equipment ------------------------------------------------------------------------------
     async def register(
@@ -192,8 +180,7 @@ class Anomaly:
         principal.require(Permission.EQUIPMENT_WRITE)
         require_lab(principal)
         lab_id = principal.tenant_id
-        async with self._intake.setdefault(lab_id, asyncio.Lock()):
-            verdicts, findings = await self._intake_batch(lab_id, readings, now)
+        verdicts, findings = await self._intake_batch(lab_id, readings, now)
         raised = await self.raise_findings(lab_id, findings, now)
         machines = {readings[v.index]["equipment_id"] for v in verdicts if v.outcome == "accepted"}
         if machines:
@@ -207,27 +194,8 @@ class Anomaly:
     async def _intake_batch(
         self, lab_id: str, readings: list[dict[str, Any]], now: datetime
     ) -> tuple[list[Verdict], list[Finding]]:
-        """Check, store (one transaction), then feed the detectors with what was accepted."""
-        wire = [{**r, "at": r["at"].timestamp()} for r in readings]
-        verdicts = await self.port.check(lab_id, wire, now.timestamp())
-        accepted = [readings[v.index] for v in verdicts if v.outcome == "accepted"]
-        held = [
-            {
-                "equipment_id": v.equipment_id,
-                "at": readings[v.index]["at"],
-                "code": v.code,
-                "detail": v.detail,
-                "reading": _finite(wire[v.index]),
-            }
-            for v in verdicts
-            if v.outcome == "quarantined"
-        ]
-        if accepted or held:
-            async with self.db.transaction() as conn:
-                await telemetry.copy_readings(conn, lab_id, accepted)
-                await telemetry.quarantine(conn, lab_id, held, now)
-        accepted_wire = [wire[v.index] for v in verdicts if v.outcome == "accepted"]
-        return verdicts, await self.port.observe(lab_id, accepted_wire)
+        """Check, store (one transaction), then feed the detectors: one call to the lab's model."""
+        return await self.port.intake(lab_id, readings, now)
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -267,7 +235,7 @@ class Anomaly:
                     "severity": f.severity,
                     "subject": f.subject,
                     "detected_at": _at(f.detected_at),
-                    "evidence": _finite({**f.evidence, "rule": f.rule, "score": f.score}),
+                    "evidence": finite({**f.evidence, "rule": f.rule, "score": f.score}),
                     "last_seen_at": _at(last),
                 }
                 row, created = await alert_db.upsert_live(conn, lab_id, alert, count)

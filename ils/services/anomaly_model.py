@@ -3,10 +3,11 @@
 ``LabAnomaly`` is what the ``AnomalyModel`` Ray actor holds (``actors/anomaly.py``) and what
 ``InProcessAnomaly`` holds per lab without Ray. Its owner serialises calls (one actor per lab).
 
-- ``check`` validates a batch before it is stored (``check_readings``: per-reading verdicts); only
-  the intake state of the machines in the batch moves. ``observe`` feeds committed, accepted
-  readings to their machines' detectors and returns findings (alert de-duplication is the
-  database's: ``ils.db.alerts``).
+- ``intake`` takes a telemetry batch in one call: it validates it (``check_readings``: per-reading
+  verdicts), stores it (one COPY, one transaction) and feeds the committed, accepted readings to
+  their machines' detectors, one pass per machine (``observe_batch``); it returns the verdicts and
+  the findings (alert de-duplication is the database's: ``ils.db.alerts``). Only the intake state
+  of the machines in the batch moves, and only once the batch is stored.
 - State survives a restart by rebuild (``load``): the registry from ``equipment`` and every
   machine's detectors replayed from its last ``REBUILD_WINDOW`` of telemetry in PostgreSQL.
 - The failure model is trained on the lab's own telemetry and equipment events, on a worker thread,
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -27,7 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ils.analytics.anomaly.equipment import MachineState, observe_machine
+from ils.analytics.anomaly.equipment import MachineState, observe_batch
 from ils.analytics.anomaly.finding import Finding
 from ils.analytics.anomaly.lab import LabAnomalyState, register_equipment
 from ils.analytics.anomaly.validation import IntakeState, Verdict, check_readings
@@ -96,6 +98,29 @@ def same_metric_machines(series: Sequence[MachineSeries]) -> list[MachineSeries]
     return [s for s in series if s.metrics == common]
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every non-finite float (in nested dicts) replaced by None: JSON-ready."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    return value
+
+
+def held_row(v: Verdict, at: datetime, wire: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The quarantine row of a quarantined reading (None for any other verdict)."""
+    if v.outcome != "quarantined":
+        return None
+    reading = finite(dict(wire))
+    return {
+        "equipment_id": v.equipment_id,
+        "at": at,
+        "code": v.code,
+        "detail": v.detail,
+        "reading": reading,
+    }
+
+
 class LabAnomaly:
     def __init__(self, db: Database, lab_id: str, params: TrainingParams | None = None) -> None:
         self.db = db
@@ -109,6 +134,7 @@ class LabAnomaly:
         self.failed: str | None = None
         self.attempted_at: datetime | None = None
         self.risk_checked: dict[str, datetime] = {}
+        self._intake_lock = asyncio.Lock()
 
     # --- streaming detectors -----------------------------------------------------------------
     async def load(self) -> None:
@@ -133,10 +159,10 @@ class LabAnomaly:
             metrics = self.state.registry.get(eid)
             if metrics is None or not readings:
                 continue
-            m = MachineState.empty(eid, metrics)
-            for at, values in readings:
-                m, _ = observe_machine(m, at, values)
-            machines[eid] = m
+            times = [at for at, _ in readings]
+            machines[eid], _ = observe_batch(
+                MachineState.empty(eid, metrics), times, [v for _, v in readings]
+            )
             last_at[eid] = readings[-1][0]
         intake = IntakeState(last_at, dict(self.state.intake.buckets))
         self.state = replace(self.state, machines=machines, intake=intake)
@@ -149,17 +175,57 @@ class LabAnomaly:
         self.state = replace(self.state, intake=intake)
         return verdicts
 
+    async def intake(
+        self, readings: Sequence[Mapping[str, Any]], now: datetime
+    ) -> tuple[list[Verdict], list[Finding]]:
+        """A telemetry batch (``at`` as datetimes): checked, stored, then fed to the detectors.
+
+        One batch at a time per lab, from check to detectors, so the detectors see readings in
+        the order they were checked and stored. Accepted readings go in with one COPY and the
+        quarantined ones with one INSERT, in one transaction; the intake state (last reading
+        time, flood buckets) moves only once that transaction has committed.
+        """
+        async with self._intake_lock:
+            wire = [{**r, "at": r["at"].timestamp()} for r in readings]
+            state = self.state
+            intake, verdicts = check_readings(state.intake, wire, state.registry, now.timestamp())
+            accepted = [dict(readings[v.index]) for v in verdicts if v.outcome == "accepted"]
+            rows = [held_row(v, readings[v.index]["at"], wire[v.index]) for v in verdicts]
+            held = [h for h in rows if h is not None]
+            if accepted or held:
+                async with self.db.transaction() as conn:
+                    await telemetry.copy_readings(conn, self.lab_id, accepted)
+                    await telemetry.quarantine(conn, self.lab_id, held, now)
+            self.state = replace(self.state, intake=intake)
+            return verdicts, self.observe(
+                [wire[v.index] for v in verdicts if v.outcome == "accepted"]
+            )
+
     def observe(self, readings: Sequence[Mapping[str, Any]]) -> list[Finding]:
-        """Feed accepted, committed readings (in order) to their machines' detectors."""
+        """Feed accepted, committed readings (in order) to their machines' detectors.
+
+        The batch is split by machine (each machine's readings keep their order) and each
+        machine's share goes through its detectors in one pass (``observe_batch``).
+        """
+        by_machine: dict[str, tuple[list[float], list[Mapping[str, float]]]] = {}
+        for r in readings:
+            times, values = by_machine.setdefault(str(r["equipment_id"]), ([], []))
+            at = float(r["at"])
+            if times and at <= times[-1]:
+                continue  # out of order within the batch: the check lets none through
+            times.append(at)
+            values.append(r["metrics"])
         machines = dict(self.state.machines)
         findings: list[Finding] = []
-        for r in readings:
-            eid = str(r["equipment_id"])
+        for eid, (times, values) in by_machine.items():
             m = machines.get(eid) or MachineState.empty(eid, self.state.registry[eid])
-            if float(r["at"]) <= m.last_at:
-                continue  # already fed (a replay after a rebuild)
-            machines[eid], score = observe_machine(m, float(r["at"]), r["metrics"])
-            findings.extend(score.findings)
+            fresh = [i for i, at in enumerate(times) if at > m.last_at]  # skip a rebuild's replay
+            if not fresh:
+                continue
+            machines[eid], scores = observe_batch(
+                m, [times[i] for i in fresh], [values[i] for i in fresh]
+            )
+            findings.extend(f for score in scores for f in score.findings)
         self.state = replace(self.state, machines=machines)
         return findings
 
@@ -350,6 +416,10 @@ class AnomalyPort(Protocol):
         self, lab_id: str, readings: Sequence[Mapping[str, Any]]
     ) -> list[Finding]: ...
 
+    async def intake(
+        self, lab_id: str, readings: Sequence[Mapping[str, Any]], now: datetime
+    ) -> tuple[list[Verdict], list[Finding]]: ...
+
     async def risk(
         self, lab_id: str, equipment_id: str, now: datetime
     ) -> tuple[dict[str, Any], Finding | None]: ...
@@ -393,6 +463,11 @@ class InProcessAnomaly:
 
     async def observe(self, lab_id: str, readings: Sequence[Mapping[str, Any]]) -> list[Finding]:
         return (await self.lab(lab_id)).observe(readings)
+
+    async def intake(
+        self, lab_id: str, readings: Sequence[Mapping[str, Any]], now: datetime
+    ) -> tuple[list[Verdict], list[Finding]]:
+        return await (await self.lab(lab_id)).intake(readings, now)
 
     async def risk(
         self, lab_id: str, equipment_id: str, now: datetime

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +18,7 @@ from ils.analytics.anomaly.streaming import (
     DetectorParams,
     MetricScore,
     MetricState,
-    update_metric,
+    update_metric_batch,
 )
 
 
@@ -56,28 +56,60 @@ def observe_machine(
 
     Metrics missing from the reading keep their state (their z counts as 0 in the joint window).
     """
+    new, (score,) = observe_batch(state, [at], [metrics], params, joint_params)
+    return new, score
+
+
+def observe_batch(
+    state: MachineState,
+    times: Sequence[float],
+    readings: Sequence[Mapping[str, float]],
+    params: DetectorParams | None = None,
+    joint_params: MultivariateParams | None = None,
+) -> tuple[MachineState, list[MachineScore]]:
+    """``observe_machine`` over a batch of one machine's readings, in time order.
+
+    Each metric's readings go through its detector in one pass (``update_metric_batch``); the
+    joint window then takes every reading's z-vector in order. Same scores as one at a time.
+    """
+    p = params or DetectorParams()
     per = dict(state.per_metric)
-    zs = np.zeros(len(state.metrics))
-    scores: dict[str, float] = {}
-    findings: list[Finding] = []
-    for i, name in enumerate(state.metrics):
-        if name not in metrics:
-            continue
-        per[name], s = update_metric(per[name], float(metrics[name]), at, params)
-        zs[i] = float(np.clip(s.z, -10.0, 10.0)) if s.warm else 0.0
-        scores[name] = s.score
-        if s.rule is not None:
-            findings.append(_metric_finding(state.equipment_id, name, at, metrics[name], s))
-    joint, w = state.joint, None
-    if all(per[name].n >= (params or DetectorParams()).warmup for name in state.metrics):
-        joint, w = update_multivariate(state.joint, zs, joint_params)
-    joint_score = None
-    if w is not None:
-        joint_score = w.d2 / w.limit
-        if w.anomalous:
-            findings.append(_joint_finding(state.equipment_id, state.metrics, at, w.vector, w))
-    new = MachineState(state.equipment_id, state.metrics, per, joint, at)
-    return new, MachineScore(scores, joint_score, tuple(findings))
+    by_metric: list[dict[int, MetricScore]] = []
+    for name in state.metrics:
+        idx = [i for i, r in enumerate(readings) if name in r]
+        scored: dict[int, MetricScore] = {}
+        if idx:
+            xs = [float(readings[i][name]) for i in idx]
+            per[name], scores = update_metric_batch(per[name], [times[i] for i in idx], xs, p)
+            scored = dict(zip(idx, scores, strict=True))
+        by_metric.append(scored)
+    seen = [state.per_metric[name].n for name in state.metrics]
+    joint, out = state.joint, []
+    for i, at in enumerate(times):
+        zs = np.zeros(len(state.metrics))
+        per_score: dict[str, float] = {}
+        findings: list[Finding] = []
+        for k, name in enumerate(state.metrics):
+            s = by_metric[k].get(i)
+            if s is None:
+                continue
+            seen[k] += 1
+            zs[k] = min(max(s.z, -10.0), 10.0) if s.warm else 0.0
+            per_score[name] = s.score
+            if s.rule is not None:
+                eid = state.equipment_id
+                findings.append(_metric_finding(eid, name, at, readings[i][name], s))
+        joint_score = None
+        if all(n >= p.warmup for n in seen):
+            joint, w = update_multivariate(joint, zs, joint_params)
+            if w is not None:
+                joint_score = w.d2 / w.limit
+                if w.anomalous:
+                    eid, names = state.equipment_id, state.metrics
+                    findings.append(_joint_finding(eid, names, at, w.vector, w))
+        out.append(MachineScore(per_score, joint_score, tuple(findings)))
+    last = times[-1] if len(times) else state.last_at
+    return MachineState(state.equipment_id, state.metrics, per, joint, float(last)), out
 
 
 def _metric_finding(eid: str, name: str, at: float, value: float, s: MetricScore) -> Finding:

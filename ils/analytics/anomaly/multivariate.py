@@ -10,6 +10,7 @@ current rising while cycle time falls). Anomalous windows do not update the mean
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy.stats import chi2
@@ -59,7 +60,7 @@ def update_multivariate(
     diff = v - state.mean
     cov = state.cov + p.ridge * np.eye(state.dims)
     d2 = float(diff @ np.linalg.solve(cov, diff))
-    limit = float(chi2.ppf(1.0 - p.alpha, state.dims))
+    limit = _limit(p.alpha, state.dims)
     warm = state.windows >= p.warmup_windows
     anomalous = warm and d2 > limit
     mean, new_cov = state.mean, state.cov
@@ -69,6 +70,12 @@ def update_multivariate(
         new_cov = (1 - w) * state.cov + w * np.outer(diff, diff) if state.windows else state.cov
     new = MultivariateState(state.dims, mean, new_cov, state.windows + 1, np.zeros(state.dims), 0)
     return new, WindowScore(d2, limit, anomalous, v)
+
+
+@lru_cache(maxsize=64)
+def _limit(alpha: float, dims: int) -> float:
+    """The chi-square alarm limit (cached: ``chi2.ppf`` costs more than the rest of a window)."""
+    return float(chi2.ppf(1.0 - alpha, dims))
 
 
 def _with_buffer(state: MultivariateState, total: np.ndarray, n: int) -> MultivariateState:

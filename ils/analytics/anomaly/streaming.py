@@ -14,11 +14,19 @@ CUSUM of the z-scores with slack ``cusum_k`` passes ``cusum_h``: a sustained shi
 readings got noisier, as worn bearings do). Written here
 because no maintained library offers a serialisable streaming seasonal detector; the state is a
 small frozen dataclass that an actor can snapshot.
+
+Cost: the recursion is sequential (each residual is clipped against the scale the previous one
+left), so a batch is not one numpy expression. ``update_metric_batch`` runs a batch of one
+metric's readings in one pass over plain floats: the profiles are copied once per batch (not per
+reading), and the mean of the daily profile (the fallback for empty bins) is a running sum, so
+each reading costs O(1) (a few microseconds) whatever the batch or history size.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -53,29 +61,12 @@ class Profile:
     def empty(cls, bins: int) -> Profile:
         return cls(np.full(bins, np.nan), np.zeros(bins))
 
-    def bins(self, at: float) -> tuple[int, int, float]:
-        """The two bins around ``at`` (bin centres at hh:30) and the weight of the second."""
-        n = self.values.size
-        u = ((at + _WEEK_OFFSET) % (n * _HOUR)) / _HOUR - 0.5
-        lo = int(np.floor(u))
-        return lo % n, (lo + 1) % n, u - lo
 
-    def expected(self, at: float, fallback: float) -> tuple[float, float]:
-        """(baseline at ``at``, the smaller sample count of its two bins)."""
-        i0, i1, w = self.bins(at)
-        v0 = fallback if np.isnan(self.values[i0]) else self.values[i0]
-        v1 = fallback if np.isnan(self.values[i1]) else self.values[i1]
-        return (1 - w) * v0 + w * v1, float(min(self.counts[i0], self.counts[i1]))
-
-    def learn(self, at: float, resid: float, fallback: float, alpha: float) -> Profile:
-        i0, i1, w = self.bins(at)
-        values, counts = self.values.copy(), self.counts.copy()
-        for i, share in ((i0, 1 - w), (i1, w)):
-            if np.isnan(values[i]):
-                values[i] = fallback
-            counts[i] += share
-            values[i] += max(alpha, 1.0 / (counts[i] + 1.0)) * share * resid
-        return Profile(values, counts)
+def _bins(at: float, n: int) -> tuple[int, int, float]:
+    """The two bins around ``at`` (bin centres at hh:30) and the weight of the second."""
+    u = ((at + _WEEK_OFFSET) % (n * _HOUR)) / _HOUR - 0.5
+    lo = math.floor(u)
+    return lo % n, (lo + 1) % n, u - lo
 
 
 @dataclass(frozen=True)
@@ -103,6 +94,9 @@ class MetricScore:
         return "+".join(self.rules) or None
 
 
+_COLD: tuple[str, ...] = ()
+
+
 def update_metric(
     state: MetricState, value: float, at: float, p: DetectorParams | None = None
 ) -> tuple[MetricState, MetricScore]:
@@ -111,57 +105,126 @@ def update_metric(
     The baseline is the hour-of-week profile where both its bins have seen ``weekly_after``
     readings, else the hour-of-day profile.
     """
+    new, (score,) = update_metric_batch(state, (at,), (value,), p)
+    return new, score
+
+
+def update_metric_batch(
+    state: MetricState,
+    times: Sequence[float],
+    values: Sequence[float],
+    p: DetectorParams | None = None,
+) -> tuple[MetricState, list[MetricScore]]:
+    """``update_metric`` over a batch of one metric's readings, in order: the same scores."""
     p = p or DetectorParams()
-    warm = state.n >= p.warmup
-    daily, weekly, resid, sigma = _learn_baseline(state, value, at, p, warm)
-    z = resid / sigma
-    clipped = float(np.clip(resid, -p.clip * sigma, p.clip * sigma))
-    # while warming up the scale is the plain mean absolute residual (nothing to clip against yet)
-    scale = state.scale if np.isfinite(state.scale) else 0.0
-    step = p.beta if warm else 1.0 / (state.n + 1)
-    scale = scale + step * ((abs(clipped) if warm else abs(resid)) - scale)
-    zc = float(np.clip(z, -p.clip * 2, p.clip * 2)) if warm else 0.0
-    hi = max(0.0, state.cusum_hi + zc - p.cusum_k)
-    lo = max(0.0, state.cusum_lo - zc - p.cusum_k)
-    z4 = min(abs(zc), 4.0)  # a lone spike must not read as a noisy machine
-    var = state.var_ewma + p.var_weight * (z4 * z4 - state.var_ewma) if warm else 1.0
-    new = MetricState(daily, weekly, scale, state.n + 1, hi, lo, var, at)
-    if not warm:
-        return new, MetricScore(float(z), 0.0, (), 0.0, False)
-    return _apply_rules(new, float(z), p)
+    run = _Run(state, p)
+    scores = [run.step(float(at), float(x)) for at, x in zip(times, values, strict=True)]
+    return run.state(times[-1] if len(times) else state.last_at), scores
 
 
-def _learn_baseline(
-    state: MetricState, value: float, at: float, p: DetectorParams, warm: bool
-) -> tuple[Profile, Profile, float, float]:
-    """(new daily profile, new weekly profile, residual from the old baseline, sigma)."""
-    seen = state.daily.values[~np.isnan(state.daily.values)]
-    fallback = float(seen.mean()) if seen.size else value
-    day_base, _ = state.daily.expected(at, fallback)
-    week_base, week_n = state.weekly.expected(at, day_base)
-    base = week_base if week_n >= p.weekly_after else day_base
-    scale = state.scale if np.isfinite(state.scale) else 0.0
-    sigma = max(MAD_TO_SIGMA * scale, 1e-9)
-    limit = p.clip * sigma if warm else np.inf
-    daily = state.daily.learn(
-        at, float(np.clip(value - day_base, -limit, limit)), fallback, p.alpha
-    )
-    weekly = state.weekly.learn(
-        at, float(np.clip(value - week_base, -limit, limit)), day_base, p.alpha
-    )
-    return daily, weekly, value - base, sigma
+class _Run:
+    """The detector's state as plain floats and lists while a batch runs through it."""
+
+    def __init__(self, s: MetricState, p: DetectorParams) -> None:
+        self.p = p
+        self.dv: list[float] = s.daily.values.tolist()
+        self.dc: list[float] = s.daily.counts.tolist()
+        self.wv: list[float] = s.weekly.values.tolist()
+        self.wc: list[float] = s.weekly.counts.tolist()
+        known = [v for v in self.dv if not math.isnan(v)]
+        self.seen_sum, self.seen_n = math.fsum(known), len(known)
+        self.scale, self.n = s.scale, s.n
+        self.hi, self.lo, self.var = s.cusum_hi, s.cusum_lo, s.var_ewma
+
+    def state(self, last_at: float) -> MetricState:
+        daily = Profile(np.array(self.dv), np.array(self.dc))
+        weekly = Profile(np.array(self.wv), np.array(self.wc))
+        return MetricState(
+            daily, weekly, self.scale, self.n, self.hi, self.lo, self.var, float(last_at)
+        )
+
+    def step(self, at: float, value: float) -> MetricScore:
+        p = self.p
+        warm = self.n >= p.warmup
+        fallback = self.seen_sum / self.seen_n if self.seen_n else value
+        d0, d1, dw = _bins(at, 24)
+        day_base = _expected(self.dv, d0, d1, dw, fallback)
+        w0, w1, ww = _bins(at, 168)
+        week_base = _expected(self.wv, w0, w1, ww, day_base)
+        week_n = min(self.wc[w0], self.wc[w1])
+        base = week_base if week_n >= p.weekly_after else day_base
+        scale = self.scale if math.isfinite(self.scale) else 0.0
+        sigma = max(MAD_TO_SIGMA * scale, 1e-9)
+        limit = p.clip * sigma if warm else math.inf
+        self._learn_daily(d0, d1, dw, _clip(value - day_base, limit), fallback)
+        _learn(self.wv, self.wc, w0, w1, ww, _clip(value - week_base, limit), day_base, p.alpha)
+        resid = value - base
+        z = resid / sigma
+        # while warming up the scale is the plain mean absolute residual (nothing to clip yet)
+        step = p.beta if warm else 1.0 / (self.n + 1)
+        target = abs(_clip(resid, p.clip * sigma)) if warm else abs(resid)
+        self.scale = scale + step * (target - scale)
+        self.n += 1
+        if not warm:
+            return MetricScore(z, 0.0, _COLD, 0.0, False)
+        zc = _clip(z, p.clip * 2)
+        self.hi = max(0.0, self.hi + zc - p.cusum_k)
+        self.lo = max(0.0, self.lo - zc - p.cusum_k)
+        z4 = min(abs(zc), 4.0)  # a lone spike must not read as a noisy machine
+        self.var = self.var + p.var_weight * (z4 * z4 - self.var)
+        return self._rules(z)
+
+    def _learn_daily(self, i0: int, i1: int, w: float, resid: float, fallback: float) -> None:
+        """``_learn`` on the daily profile, keeping the running sum of its known bins."""
+        for i, share in ((i0, 1.0 - w), (i1, w)):
+            if math.isnan(self.dv[i]):
+                self.dv[i] = fallback
+                self.seen_sum += fallback
+                self.seen_n += 1
+            self.dc[i] += share
+            delta = max(self.p.alpha, 1.0 / (self.dc[i] + 1.0)) * share * resid
+            self.dv[i] += delta
+            self.seen_sum += delta
+
+    def _rules(self, z: float) -> MetricScore:
+        p = self.p
+        cusum = max(self.hi, self.lo)
+        score = max(abs(z) / p.z_limit, cusum / p.cusum_h, self.var / p.var_limit)
+        rules: list[str] = []
+        if abs(z) >= p.z_limit:
+            rules.append("robust-z")
+        if cusum >= p.cusum_h:
+            rules.append("cusum")
+            self.hi = self.lo = 0.0
+        if self.var >= p.var_limit:
+            rules.append("variance")
+            self.var = 1.0
+        return MetricScore(z, cusum, tuple(rules), score, True)
 
 
-def _apply_rules(new: MetricState, z: float, p: DetectorParams) -> tuple[MetricState, MetricScore]:
-    cusum = max(new.cusum_hi, new.cusum_lo)
-    score = max(abs(z) / p.z_limit, cusum / p.cusum_h, new.var_ewma / p.var_limit)
-    rules: list[str] = []
-    if abs(z) >= p.z_limit:
-        rules.append("robust-z")
-    if cusum >= p.cusum_h:
-        rules.append("cusum")
-        new = replace(new, cusum_hi=0.0, cusum_lo=0.0)
-    if new.var_ewma >= p.var_limit:
-        rules.append("variance")
-        new = replace(new, var_ewma=1.0)
-    return new, MetricScore(z, cusum, tuple(rules), float(score), True)
+def _clip(x: float, limit: float) -> float:
+    return -limit if x < -limit else (limit if x > limit else x)
+
+
+def _expected(values: list[float], i0: int, i1: int, w: float, fallback: float) -> float:
+    v0, v1 = values[i0], values[i1]
+    v0 = fallback if math.isnan(v0) else v0
+    v1 = fallback if math.isnan(v1) else v1
+    return (1 - w) * v0 + w * v1
+
+
+def _learn(
+    values: list[float],
+    counts: list[float],
+    i0: int,
+    i1: int,
+    w: float,
+    resid: float,
+    fallback: float,
+    alpha: float,
+) -> None:
+    for i, share in ((i0, 1.0 - w), (i1, w)):
+        if math.isnan(values[i]):
+            values[i] = fallback
+        counts[i] += share
+        values[i] += max(alpha, 1.0 / (counts[i] + 1.0)) * share * resid

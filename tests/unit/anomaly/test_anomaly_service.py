@@ -7,8 +7,14 @@ import numpy as np
 from ils.analytics.anomaly.finding import Finding
 from ils.analytics.failure.dataset import EquipmentEvent
 from ils.analytics.failure.features import MachineSeries
-from ils.services.anomaly import _finite, collapse
-from ils.services.anomaly_model import REQUIRED, enough, history_counts, same_metric_machines
+from ils.services.anomaly import collapse
+from ils.services.anomaly_model import (
+    REQUIRED,
+    enough,
+    finite,
+    history_counts,
+    same_metric_machines,
+)
 
 
 def _f(subject: str, at: float, severity: str = "warning", score: float = 1.0) -> Finding:
@@ -32,7 +38,7 @@ def test_findings_fold_per_subject_keeping_the_strongest_and_the_time_span() -> 
 
 
 def test_non_finite_values_are_stored_as_null() -> None:
-    assert _finite({"a": float("nan"), "b": {"c": float("inf")}, "d": 1.5}) == {
+    assert finite({"a": float("nan"), "b": {"c": float("inf")}, "d": 1.5}) == {
         "a": None,
         "b": {"c": None},
         "d": 1.5,

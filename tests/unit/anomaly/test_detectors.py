@@ -6,13 +6,13 @@ import pickle
 
 import numpy as np
 
-from ils.analytics.anomaly.equipment import MachineState, observe_machine
+from ils.analytics.anomaly.equipment import MachineState, observe_batch, observe_machine
 from ils.analytics.anomaly.multivariate import (
     MultivariateParams,
     MultivariateState,
     update_multivariate,
 )
-from ils.analytics.anomaly.streaming import MetricState, update_metric
+from ils.analytics.anomaly.streaming import MetricState, update_metric, update_metric_batch
 from tests.unit.anomaly.streams import DAY, seasonal_stream
 
 
@@ -118,3 +118,44 @@ def test_a_noise_burst_is_flagged_by_the_variance_rule() -> None:
     fired = [r or "" for r in rules]
     assert any("variance" in r for r in fired[start : start + 24])
     assert not any("variance" in r for r in fired[288:start])
+
+
+def test_a_batch_scores_exactly_as_one_reading_at_a_time() -> None:
+    t, x = seasonal_stream(4, np.random.default_rng(6))
+    x[500] += 5.0
+    one, singles = MetricState(), []
+    for ti, xi in zip(t, x, strict=True):
+        one, s = update_metric(one, float(xi), float(ti))
+        singles.append(s)
+    batched, scores = MetricState(), []
+    for k in range(0, t.size, 7):
+        batched, part = update_metric_batch(batched, t[k : k + 7].tolist(), x[k : k + 7].tolist())
+        scores.extend(part)
+    assert [s.rules for s in scores] == [s.rules for s in singles]
+    assert np.allclose([s.z for s in scores], [s.z for s in singles], rtol=1e-9, atol=1e-9)
+    assert np.allclose(batched.weekly.values, one.weekly.values, equal_nan=True)
+    assert batched.n == one.n and batched.last_at == one.last_at
+
+
+def test_a_machine_batch_gives_the_same_findings_as_one_reading_at_a_time() -> None:
+    t, a = seasonal_stream(4, np.random.default_rng(7))
+    _, b = seasonal_stream(4, np.random.default_rng(8), level=40.0)
+    a[450] += 6.0
+    b[520:] += 1.0
+    pairs = zip(a.tolist(), b.tolist(), strict=True)
+    rows = [{"vibration_mm_s": u, "spindle_temp_c": v} for u, v in pairs]
+    rows[300] = {"vibration_mm_s": float(a[300])}  # a reading missing one metric
+    metrics = ("vibration_mm_s", "spindle_temp_c")
+    one, single = MachineState.empty("m1", metrics), []
+    for ti, r in zip(t, rows, strict=True):
+        one, s = observe_machine(one, float(ti), r)
+        single.append(s)
+    batched, scores = MachineState.empty("m1", metrics), []
+    for k in range(0, t.size, 5):
+        batched, part = observe_batch(batched, t[k : k + 5].tolist(), rows[k : k + 5])
+        scores.extend(part)
+    assert [[f.rule for f in s.findings] for s in scores] == [
+        [f.rule for f in s.findings] for s in single
+    ]
+    assert any(s.findings for s in scores)
+    assert [s.joint is None for s in scores] == [s.joint is None for s in single]
