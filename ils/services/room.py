@@ -51,6 +51,10 @@ class Room:
     buffer: deque[Frame] = field(default_factory=deque)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Appended frames not yet handed to ``on_append``, in seq order; ``_remembering`` keeps
+    #: the hand-over in that order whatever the interleaving of publishers.
+    _unremembered: list[Frame] = field(default_factory=list)
+    _remembering: asyncio.Lock = field(default_factory=asyncio.Lock)
     presence: dict[str, dict[str, int]] = field(default_factory=dict)
 
     async def start(self) -> None:
@@ -58,7 +62,11 @@ class Room:
         self.head = await self.source.head(self.tenant_id)
 
     async def publish(self, frames: Sequence[Frame]) -> int:
-        """Append committed frames in seq order, loading any gap; returns the new head."""
+        """Append committed frames in seq order, loading any gap; returns the new head.
+
+        Long-polls are woken first; the durable window (``on_append``, Redis) is written after,
+        still in seq order, before this returns.
+        """
         async with self._lock:
             fresh = sorted((f for f in frames if f["seq"] > self.head), key=lambda f: f["seq"])
             if not fresh:
@@ -69,11 +77,21 @@ class Room:
                 )
                 fresh = missing
             appended = self._append_contiguous(fresh)
-        if appended and self.on_append is not None:
-            await self.on_append(appended)
-        async with self._changed:
-            self._changed.notify_all()
+            if self.on_append is not None:
+                self._unremembered.extend(appended)
+        if appended:
+            async with self._changed:
+                self._changed.notify_all()
+        await self._remember()
         return self.head
+
+    async def _remember(self) -> None:
+        if self.on_append is None:
+            return
+        async with self._remembering:
+            frames, self._unremembered = self._unremembered, []
+            if frames:
+                await self.on_append(frames)
 
     def _append_contiguous(self, frames: list[Frame]) -> list[Frame]:
         appended = []
