@@ -37,14 +37,50 @@ def frames_by_tenant(events: Sequence[StoredEvent]) -> dict[str, list[Frame]]:
 
 
 class RoomsPublisher:
-    """The Publisher of committed events: each tenant's frames go to its room."""
+    """The Publisher of committed events: each tenant's frames go to its room.
+
+    Concurrent publishers are coalesced: while a tenant's room call is in flight, the frames of
+    other requests wait for it and then go together in the next call, so a busy replica makes
+    at most one call per tenant at a time instead of one per request. A caller returns once its
+    frames reached the room (or the call failed: the room then catches up from the log).
+    """
 
     def __init__(self, rooms: RoomClient) -> None:
         self.rooms = rooms
+        self._pending: dict[str, list[tuple[list[Frame], asyncio.Future[None]]]] = {}
+        self._flushing: dict[str, asyncio.Task[None]] = {}
 
     async def publish(self, events: Sequence[StoredEvent]) -> None:
-        grouped = frames_by_tenant(events)
-        await asyncio.gather(*(self.rooms.publish(t, f) for t, f in grouped.items()))
+        loop = asyncio.get_running_loop()
+        waits: list[asyncio.Future[None]] = []
+        for tenant_id, frames in frames_by_tenant(events).items():
+            done: asyncio.Future[None] = loop.create_future()
+            self._pending.setdefault(tenant_id, []).append((frames, done))
+            waits.append(done)
+            if tenant_id not in self._flushing:
+                self._flushing[tenant_id] = loop.create_task(
+                    self._flush(tenant_id), name=f"publish:{tenant_id}"
+                )
+        await asyncio.gather(*waits)
+
+    async def _flush(self, tenant_id: str) -> None:
+        """Send the tenant's waiting frames, one call at a time, until none are left."""
+        try:
+            while self._pending.get(tenant_id):
+                batch = self._pending.pop(tenant_id)
+                frames = [f for part, _ in batch for f in part]
+                try:
+                    await self.rooms.publish(tenant_id, frames)
+                except Exception as exc:  # handed to every caller waiting on this batch
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self._flushing.pop(tenant_id, None)
 
 
 def poll_dict(result: Any) -> dict[str, Any]:

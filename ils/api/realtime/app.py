@@ -38,8 +38,11 @@ class Socket:
         self.binary = binary
         self._lock = asyncio.Lock()
 
-    async def send(self, frame: dict[str, Any]) -> None:
-        data = p.encode(frame, self.binary)
+    async def send(self, frame: dict[str, Any] | p.Outgoing) -> None:
+        if isinstance(frame, p.Outgoing):
+            data = frame.encoded(self.binary)
+        else:
+            data = p.encode(frame, self.binary)
         async with self._lock:
             if isinstance(data, bytes):
                 await self.ws.send_bytes(data)

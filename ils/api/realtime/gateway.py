@@ -21,6 +21,7 @@ from ils.api.realtime.protocol import (
     CLOSE_RESUME_IMPOSSIBLE,
     CLOSE_SLOW_CONSUMER,
     QUEUE_LIMIT,
+    Outgoing,
 )
 from ils.domain.access import Principal
 from ils.domain.event import Topic
@@ -31,12 +32,27 @@ from ils.services.rooms import RoomClient
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[dict[str, Any] | Outgoing], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
 
 
 #: Reads of a missing stretch before the socket is asked to resume instead (about 1.4 s in all).
 GAP_TRIES = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Pushed:
+    """A room frame on its way to the sockets: its place, its topic, and its wire form (encoded
+    once per replica and encoding, shared by every socket that sends it)."""
+
+    seq: int
+    topic: Topic
+    wire: Outgoing
+
+
+def pushed(frame: Frame) -> Pushed:
+    event = Outgoing({"type": "event", "seq": frame["seq"], "event": frame["event"]})
+    return Pushed(int(frame["seq"]), Topic(frame["topic"]), event)
 
 
 class GapUnfilled(Exception):
@@ -56,15 +72,19 @@ class Connection:
     close: Close
     last_sent: int
     topics: frozenset[Topic] = frozenset(Topic)
-    queue: asyncio.Queue[Frame] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    queue: asyncio.Queue[Pushed] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     closed: bool = False
+    visible: frozenset[Topic] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.visible = frozenset(visible_topics(self.principal))
 
     @property
     def tenant_id(self) -> str:
         return self.principal.tenant_id
 
-    def offer(self, frame: Frame) -> bool:
+    def offer(self, frame: Pushed) -> bool:
         """Queue a frame without waiting; False when the socket has fallen too far behind."""
         if self.closed:
             return True
@@ -74,9 +94,8 @@ class Connection:
             return False
         return True
 
-    def wants(self, frame: Frame) -> bool:
-        topic = Topic(frame["topic"])
-        return topic in self.topics and topic in visible_topics(self.principal)
+    def wants(self, frame: Pushed) -> bool:
+        return frame.topic in self.topics and frame.topic in self.visible
 
 
 @dataclass
@@ -94,6 +113,7 @@ class Gateway:
         self.meter.set(SOCKETS, float(open_now), {"replica": self.id})
 
     def _observe_propagation(self, frame: Frame) -> None:
+        """Committed -> fanned out by this replica, once per event (not once per socket)."""
         if isinstance(self.meter, NullMeter):
             return
         at = datetime.fromisoformat(str(frame["event"]["occurred_at"]).replace("Z", "+00:00"))
@@ -147,10 +167,11 @@ class Gateway:
                 position = result["head"]
                 continue
             for frame in result["frames"]:
-                self._deliver(tenant_id, frame)
+                self._deliver(tenant_id, pushed(frame))
+                self._observe_propagation(frame)
                 position = max(position, frame["seq"])
 
-    def _deliver(self, tenant_id: str, frame: Frame) -> None:
+    def _deliver(self, tenant_id: str, frame: Pushed) -> None:
         for conn in list(self.sockets.get(tenant_id, {}).values()):
             if not conn.offer(frame):
                 chore = asyncio.create_task(self._drop_slow(conn))
@@ -164,7 +185,7 @@ class Gateway:
                 CLOSE_SLOW_CONSUMER, f"fell behind; reconnect with since={conn.last_sent}"
             )
 
-    async def send_in_order(self, conn: Connection, frame: Frame) -> None:
+    async def send_in_order(self, conn: Connection, item: Pushed | Frame) -> None:
         """Send ``frame`` after whatever is missing before it; skip what was already sent.
 
         The socket never moves past a hole: missing frames are read from the room (and, behind
@@ -172,17 +193,18 @@ class Gateway:
         filled after a few tries, ``GapUnfilled`` asks the caller to close the socket with a
         resume hint, so the client reloads from ``since`` instead of silently missing events.
         """
-        if frame["seq"] <= conn.last_sent:
+        frame = item if isinstance(item, Pushed) else pushed(item)
+        if frame.seq <= conn.last_sent:
             return
         tries = 0
-        while frame["seq"] > conn.last_sent + 1:
+        while frame.seq > conn.last_sent + 1:
             gap = await self.rooms.read(
-                conn.tenant_id, conn.last_sent, frame["seq"] - conn.last_sent - 1
+                conn.tenant_id, conn.last_sent, frame.seq - conn.last_sent - 1
             )
             progressed = False
             for missing in gap["frames"]:
-                if missing["seq"] == conn.last_sent + 1 and missing["seq"] < frame["seq"]:
-                    await self._emit(conn, missing)
+                if missing["seq"] == conn.last_sent + 1 and missing["seq"] < frame.seq:
+                    await self._emit(conn, pushed(missing))
                     progressed = True
             if not progressed:
                 tries += 1
@@ -191,13 +213,12 @@ class Gateway:
                 await asyncio.sleep(0.05 * tries)
         await self._emit(conn, frame)
 
-    async def _emit(self, conn: Connection, frame: Frame) -> None:
-        if frame["seq"] <= conn.last_sent:
+    async def _emit(self, conn: Connection, frame: Pushed) -> None:
+        if frame.seq <= conn.last_sent:
             return
         if conn.wants(frame):
-            await conn.send({"type": "event", "seq": frame["seq"], "event": frame["event"]})
-            self._observe_propagation(frame)
-        conn.last_sent = frame["seq"]
+            await conn.send(frame.wire)
+        conn.last_sent = frame.seq
 
     async def catch_up(self, conn: Connection, until: int) -> bool:
         """Send everything after ``conn.last_sent`` up to ``until``; False if it is not retained."""
@@ -214,15 +235,22 @@ class Gateway:
                 break  # the live pump fills what is missing, or asks the client to resume
             for frame in contiguous:
                 if frame["seq"] <= until:
-                    await self._emit(conn, frame)
+                    await self._emit(conn, pushed(frame))
         return True
 
     async def pump(self, conn: Connection) -> None:
-        """The socket's single writer: queued frames, in order, gaps filled."""
+        """The socket's single writer: queued frames, in order, gaps filled.
+
+        Whatever is queued when it wakes is written in one go (the replica hands the writes of
+        one go to the proxy together).
+        """
         while not conn.closed:
-            frame = await conn.queue.get()
+            batch = [await conn.queue.get()]
+            while not conn.queue.empty():
+                batch.append(conn.queue.get_nowait())
             try:
-                await self.send_in_order(conn, frame)
+                for frame in batch:
+                    await self.send_in_order(conn, frame)
             except GapUnfilled as gap:
                 log.warning(
                     "socket %s of %s could not fill a gap after seq %d; asking it to resume",

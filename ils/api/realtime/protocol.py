@@ -37,6 +37,33 @@ def encode(frame: dict[str, Any], binary: bool) -> str | bytes:
     return json.dumps(frame, separators=(",", ":"), default=str)
 
 
+class Outgoing:
+    """A server frame encoded at most once per encoding, however many sockets send it.
+
+    An event reaches every socket of its tenant on a gateway replica; encoding it once per
+    replica (per JSON/MessagePack) instead of once per socket keeps the fan-out cheap.
+    """
+
+    __slots__ = ("_binary", "_text", "frame")
+
+    def __init__(self, frame: dict[str, Any]) -> None:
+        self.frame = frame
+        self._text: str | None = None
+        self._binary: bytes | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.frame[key]
+
+    def encoded(self, binary: bool) -> str | bytes:
+        if binary:
+            if self._binary is None:
+                self._binary = msgpack.packb(self.frame, use_bin_type=True)
+            return self._binary
+        if self._text is None:
+            self._text = json.dumps(self.frame, separators=(",", ":"), default=str)
+        return self._text
+
+
 def decode(data: str | bytes | None, binary: bool) -> dict[str, Any]:
     if data is None:
         raise FrameError("empty frame")
