@@ -41,4 +41,5 @@ def gateways_factory(settings: Settings) -> Gateways:
         bottlenecks=RayBottlenecks(settings),
         metrics=RayMeter(),
         anomaly=RayAnomaly(settings),
+        stations_in_background=True,
     )

@@ -71,6 +71,10 @@ class Gateways:
     anomaly: Any = None
     #: Operational metrics (``ils.services.instruments``); on Ray, ``actors.metrics.RayMeter``.
     metrics: Meter = field(default_factory=NullMeter)
+    #: Feed the live stations in the background, gathered over requests
+    #: (``ils.services.station_feed``), rather than within each webhook: on Ray, where every
+    #: feed is a call to an actor. In process, feeding inline keeps reads after a write exact.
+    stations_in_background: bool = False
 
 
 def _in_process_forecaster() -> Forecaster:

@@ -245,9 +245,26 @@ class Stations:
         self.port = port
         self.publisher = publisher
         self.observers: list[MovementObserver] = []
+        #: Set (``station_feed.StationFeed``) to feed the stations in the background.
+        self.feed: Any = None
+
+    async def committed(
+        self, lab_id: str, moves: Sequence[Movement], now: datetime, wall_s: float
+    ) -> None:
+        """After a commit: hand the movements to the background feed, else feed them now."""
+        if self.feed is not None:
+            self.feed.submit(lab_id, moves, now, wall_s)
+        elif moves:
+            await self.after_commit(lab_id, moves, now, wall_s)
+
+    async def settle(self) -> None:
+        """Wait until every movement handed over was fed (reads after a webhook; shutdown)."""
+        if self.feed is not None:
+            await self.feed.settle()
 
     async def list_stations(self, principal: Principal) -> dict[str, Any]:
         lab_id = _lab_of(principal, Permission.LAB_READ)
+        await self.settle()  # the movements this replica committed are in the answer
         return {"items": await self.port.read(lab_id), "next_cursor": None}
 
     async def configure(
@@ -283,9 +300,18 @@ class Stations:
         return {"items": items, "next_cursor": None}
 
     async def after_commit(
-        self, lab_id: str, moves: Sequence[Movement], now: datetime, wall_s: float
+        self,
+        lab_id: str,
+        moves: Sequence[Movement],
+        now: datetime,
+        wall_s: float,
+        runs: Sequence[Sequence[Movement]] | None = None,
     ) -> None:
-        """Push committed movements to the station state; publish due snapshots (throttled)."""
+        """Push committed movements to the station state; publish due snapshots (throttled).
+
+        The observers are told of ``runs`` one after another (by default all the movements at
+        once): a background feed that gathered many requests keeps their LIMS times apart.
+        """
         by_station: dict[Station, list[Movement]] = {}
         for move in moves:
             by_station.setdefault(move.station, []).append(move)
@@ -302,11 +328,12 @@ class Stations:
                 snapshots.append(answer)
         if snapshots:
             await self.publish_snapshots(lab_id, snapshots, now)
-        for observe in self.observers:
-            try:
-                await observe(lab_id, moves)
-            except Exception:  # committed already: an observer's failure is not the webhook's
-                log.warning("observer of %s movements failed", lab_id, exc_info=True)
+        for run in [moves] if runs is None else runs:
+            for observe in self.observers:
+                try:
+                    await observe(lab_id, run)
+                except Exception:  # committed already: an observer's failure is not the webhook's
+                    log.warning("observer of %s movements failed", lab_id, exc_info=True)
 
     async def publish_snapshots(
         self, lab_id: str, snapshots: list[dict[str, Any]], now: datetime
