@@ -29,6 +29,7 @@ from ils.services.quality import Quality
 from ils.services.relay import Relay
 from ils.services.remakes import Remakes
 from ils.services.spc import ControlPoints
+from ils.services.station_feed import StationFeed
 from ils.services.stations import InProcessStations, Stations
 from ils.settings import Settings
 
@@ -75,6 +76,8 @@ class Runtime:
         self.spc = ControlPoints(self.db, self.publisher, self.gateways.metrics)
         station_port = self.gateways.stations or InProcessStations(self.db)
         self.stations = Stations(self.db, station_port, self.publisher)
+        if self.gateways.stations_in_background:
+            self.stations.feed = StationFeed(self.stations)
         detectors = self.gateways.bottlenecks or InProcessBottlenecks(self.db, station_port)
         self.bottlenecks = Bottlenecks(self.db, detectors, self.publisher, self.clock)
         self.stations.observers.append(self.bottlenecks.after_movements)
@@ -109,6 +112,7 @@ class Runtime:
         return cls(settings, db, Bus.connect(settings), gateways or Gateways(), clock)
 
     async def close(self) -> None:
+        await self.stations.settle()
         await self.bottlenecks.close()
         await self.relay.close()
         await self.dispensing.close()
