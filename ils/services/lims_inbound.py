@@ -1,11 +1,12 @@
 """LIMS webhook ingress: verify, read, de-duplicate and apply job events (API.md "LIMS").
 
-One webhook request is one transaction: it locks the lab's orders it names (in id order, before
-the tenants' heads, as every order writer does), claims the event ids (the primary key of
-``lims_webhook_events`` is the de-duplication), applies each fresh event with the pure
-:func:`ils.domain.lims_event.apply`, and writes the orders' new positions, the breakage and
-inspection records, the station movements, the events in both tenants' logs and one audit row
-for the request. After commit it publishes the events and feeds the station state.
+One webhook request (or a group of them, see below) is one transaction: it locks the lab's
+orders it names (in id order, before the tenants' heads, as every order writer does), claims the
+event ids (the primary key of ``lims_webhook_events`` is the de-duplication), applies each fresh
+event with the pure :func:`ils.domain.lims_event.apply`, and writes the orders' new positions,
+the breakage and inspection records, the station movements, the events in both tenants' logs
+and one audit row. After commit it publishes the events and hands the movements to the
+stations.
 
 Decisions:
 
@@ -17,8 +18,11 @@ Decisions:
 - A problem result changes nothing and leaves no de-duplication row: the LIMS may resend it.
 - ``occurred_at`` is recorded but never checked against the clock (a simulator running faster
   than real time stamps events in the future); only the signature timestamp is.
-- The audit row is one per request that recorded an event (applied or late), on the lab's
-  chain: each event id of the request with its outcome. Duplicates and problems change nothing.
+- Webhooks of a lab that arrive while its transaction runs share the next transaction (group
+  commit, ``ils.services.group_commit``): the lab's log head is locked once for all of them.
+  Their events are decided in arrival order, exactly as if the requests had come one by one.
+- The audit row is one per transaction that recorded an event (applied or late), on the lab's
+  chain: each event id of its requests with its outcome. Duplicates and problems change nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import json
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +56,7 @@ from ils.errors import (
 )
 from ils.lims.signature import DEFAULT_TOLERANCE_S, BadSignature, StaleSignature, verify
 from ils.services import webhook_secrets
+from ils.services.group_commit import Committed, GroupCommit
 from ils.services.instruments import EVENTS_INGESTED, Meter, NullMeter
 from ils.services.orders import order_summary
 from ils.services.ports import Publisher, publish_committed
@@ -92,6 +98,7 @@ class Batch:
     breakages: list[dict[str, Any]] = field(default_factory=list)
     inspections: list[dict[str, Any]] = field(default_factory=list)
     movements: list[Movement] = field(default_factory=list)
+    stored: list[StoredEvent] = field(default_factory=list)
 
     def position(self, order_id: str) -> JobState:
         if order_id not in self.positions:
@@ -163,6 +170,10 @@ class LimsInbound:
         self.meter: Meter = meter or NullMeter()
         self.settings = settings
         self.rejections = WebhookRejections(db, bus)
+        #: Webhooks of a lab arriving while its transaction runs share the next one.
+        self.groups: GroupCommit[tuple[LimsEvent, datetime], list[EventResult]] = GroupCommit(
+            self._commit_group, max_items=2 * MAX_BATCH
+        )
 
     async def receive(
         self, lab_id: str, body: bytes, signature: str | None, now: datetime
@@ -181,12 +192,14 @@ class LimsInbound:
             if tenant is not None and tenant.kind == "lab":
                 await self.rejections.record(lab_id, exc, now, lab_known=True)
             raise
+        batch = [parsed] if isinstance(parsed, LimsEvent) else parsed
+        results = await self.groups.submit(lab_id, [(e, now) for e in batch])
         if isinstance(parsed, LimsEvent):
-            (outcome,) = await self.ingest(lab_id, [parsed], now)
+            (outcome,) = results
             if outcome.error is not None:
                 raise outcome.error
             return outcome.body()
-        return {"results": [r.body() for r in await self.ingest(lab_id, parsed, now)]}
+        return {"results": [r.body() for r in results]}
 
     async def refuse(self, lab_id: str, error: IlsError, now: datetime) -> NoReturn:
         """Refuse a webhook before reading it (the route's size limit), auditing the refusal."""
@@ -197,18 +210,49 @@ class LimsInbound:
         self, lab_id: str, batch: Sequence[LimsEvent], now: datetime
     ) -> list[EventResult]:
         """Apply already-verified events in one transaction; one result per event, in order."""
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
+            done, work = await self._commit(conn, lab_id, batch, now)
+        await self._after_commit(work, now)
+        return done
+
+    async def _commit_group(
+        self, lab_id: str, parts: list[Sequence[tuple[LimsEvent, datetime]]]
+    ) -> Committed[list[EventResult]]:
+        """Requests of one lab that waited together: one transaction, results split back."""
+        events = [event for part in parts for event, _ in part]
+        now = max(at for part in parts for _, at in part)
+        async with self.db.connection() as conn:
+            done, work = await self._commit(conn, lab_id, events, now)
+        results, k = [], 0
+        for part in parts:
+            results.append(done[k : k + len(part)])
+            k += len(part)
+        return results, self._after_commit(work, now)
+
+    async def _after_commit(self, work: Batch, now: datetime) -> None:
+        """Publish (coalesced with other requests'), then hand the movements to the stations
+        (fed in the background on Ray: snapshots and bottleneck observers are not awaited)."""
+        await publish_committed(self.publisher, work.stored)
+        await self.stations.committed(work.lab_id, work.movements, now, time.monotonic())
+
+    async def _commit(
+        self, conn: Conn, lab_id: str, batch: Sequence[LimsEvent], now: datetime
+    ) -> tuple[list[EventResult], Batch]:
+        """The transaction of :meth:`ingest` on the caller's connection; the caller publishes."""
+        async with conn.transaction():
             orders = await lims_inbound.lock_lab_orders(conn, lab_id, [e.order_id for e in batch])
             results: list[EventResult | None] = [None] * len(batch)
             fresh: list[LimsEvent] = []
+            fresh_ids: set[str] = set()
             for i, event in enumerate(batch):
                 error = _refusal(event, orders.get(event.order_id))
                 if error is not None:
                     results[i] = EventResult(event.id, "problem", error)
-                elif any(event.id == f.id for f in fresh):
+                elif event.id in fresh_ids:
                     results[i] = EventResult(event.id, "duplicate")
                 else:
                     fresh.append(event)
+                    fresh_ids.add(event.id)
             work, outcomes = self._decide(lab_id, now, orders, fresh, set())
             claimed = await lims_inbound.claim_events(
                 conn, lab_id, now, [_claim_row(e, outcomes[e.id]) for e in fresh]
@@ -221,12 +265,10 @@ class LimsInbound:
                 if results[i] is None:
                     results[i] = EventResult(event.id, outcomes.get(event.id, "duplicate"))
             done = [r for r in results if r is not None]
-            stored = await self._write(conn, work, done)
-        await publish_committed(self.publisher, stored)
-        for result in done:
-            self.meter.count(EVENTS_INGESTED, tags={"outcome": result.result})
-        await self.stations.after_commit(lab_id, work.movements, now, time.monotonic())
-        return done
+            work.stored = await self._write(conn, work, done)
+        for outcome, n in Counter(r.result for r in done).items():  # one update per outcome
+            self.meter.count(EVENTS_INGESTED, float(n), tags={"outcome": outcome})
+        return done, work
 
     def _decide(
         self,
