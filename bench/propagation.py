@@ -12,6 +12,13 @@ event) pair; events lost (the client's visible log slice minus what it received)
 (one seq twice at a client); HTTP errors; a rate sweep; and beside it a bare Serve WebSocket echo
 (bench/echo_app.py) with 100 clients at the same message rate.
 
+With ``--batch-ms W`` the sender behaves like a LIMS that batches (API.md allows 500 events per
+request): events are still generated at the fixed rate, each stamped when generated, and those
+generated within each W-millisecond window leave together as one signed ``{"events": [...]}``
+request at the window's end. Latency is then measured from each event's generation, so the
+batching delay counts against the product. ``latency_from_generated_ms`` is reported in both
+modes (in single-event mode it adds the sender's own backlog).
+
 The clients run in their own processes (50 sockets each); the sender shares the driver process
 with the Ray driver and the orchestration. Everything shares the machine's cores with Ray, Serve,
 PostgreSQL and Redis. Runs against ``ILS_DATABASE_URL``/``ILS_REDIS_URL`` (a scratch database is
@@ -66,9 +73,13 @@ class Sender:
     order or a full pool) is reported as the sender's backlog, apart from the latency.
     """
 
-    def __init__(self, http: httpx.AsyncClient, lab_id: str, secret: str, total: int) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, lab_id: str, secret: str, total: int, batch_s: float = 0.0
+    ) -> None:
         self.http, self.url = http, f"/api/webhooks/lims/{lab_id}"
         self.secret = secret.encode()
+        #: 0: one signed request per event; else events are grouped over this window.
+        self.batch_s = batch_s
         self.sent = np.full(total, np.nan)
         self.answered = np.full(total, np.nan)
         self.due = np.full(total, np.nan)
@@ -81,39 +92,50 @@ class Sender:
     def _count(self, into: dict[str, int], key: str) -> None:
         into[key] = into.get(key, 0) + 1
 
-    async def _post(self, idx: int, order_id: str, step: int, before: Any) -> None:
-        from ils.lims.signature import sign
+    @staticmethod
+    def _event(idx: int, order_id: str, step: int) -> dict[str, Any]:
         from ils.services.ports import utc_now
         from ils.sim.events import rfc3339
 
-        if before is not None and not before.done():
-            self.job_waits += 1
-            await asyncio.wait([before])
         kind, data = STEPS[step]
         body = {"job_id": f"J-{order_id}", "order_id": order_id, "sequence": step + 1, **data}
         event = {"id": f"evt_{idx:09d}", "type": kind, "occurred_at": rfc3339(utc_now())}
-        raw = json.dumps({**event, "data": body}).encode()
+        return {**event, "data": body}
+
+    async def _post(self, idx: int, order_id: str, step: int, before: Any) -> None:
+        await self._send([idx], [self._event(idx, order_id, step)], [before])
+
+    async def _send(self, idxs: list[int], events: list[dict[str, Any]], before: list[Any]) -> None:
+        """One signed request (a single event, or ``{"events": [...]}``) after the jobs' previous
+        steps were answered."""
+        from ils.lims.signature import sign
+
+        waits = {b for b in before if b is not None and not b.done()}
+        if waits:
+            self.job_waits += 1
+            await asyncio.wait(waits)
+        raw = json.dumps(events[0] if not self.batch_s else {"events": events}).encode()
         headers = {"ILS-Signature": sign(self.secret, raw, int(time.time()))}
         headers["Content-Type"] = "application/json"
         async with self.gate:  # a bounded pool: httpcore's queue grows costly past it
-            self.sent[idx] = time.time()
+            self.sent[idxs] = time.time()
             try:
                 answer = await self.http.post(self.url, content=raw, headers=headers)
             except httpx.HTTPError as exc:
                 self._count(self.errors, type(exc).__name__)
                 return
-            self.answered[idx] = time.time()
+            self.answered[idxs] = time.time()
         if answer.status_code != 200:
             self._count(self.errors, str(answer.status_code))
             return
-        self._count(self.outcomes, str(answer.json().get("result")))
+        body = answer.json()
+        for result in body["results"] if self.batch_s else [body]:
+            self._count(self.outcomes, str(result.get("result")))
 
-    async def run(self, phase: Phase) -> dict[str, Any]:
-        """Send the phase's webhooks on schedule; what was sent and answered."""
-        self.outcomes, self.errors, self.job_waits = {}, {}, 0
+    async def _single(self, phase: Phase, start: float) -> list[asyncio.Task[None]]:
+        """Single-event mode: one request per event, sent when the event is generated."""
         n = len(phase.orders)
         tasks: list[asyncio.Task[None]] = []
-        start = time.perf_counter()
         for k in range(phase.count):
             await asyncio.sleep(max(0.0, start + k / phase.rate - time.perf_counter()))
             order_id = phase.orders[k % n]
@@ -123,6 +145,40 @@ class Sender:
             )
             self._previous[order_id] = task
             tasks.append(task)
+        return tasks
+
+    async def _batched(self, phase: Phase, start: float) -> list[asyncio.Task[None]]:
+        """Batching mode: events generated at the fixed rate (each stamped when generated), sent
+        together at the end of each ``batch_s`` window as one signed request."""
+        n = len(phase.orders)
+        tasks: list[asyncio.Task[None]] = []
+        wall0 = time.time() - time.perf_counter()  # perf_counter -> wall clock
+        k, window = 0, 1
+        while k < phase.count:
+            until = start + window * self.batch_s
+            await asyncio.sleep(max(0.0, until - time.perf_counter()))
+            idxs, events, before = [], [], []
+            while k < phase.count and start + k / phase.rate <= until:
+                idx, order_id = phase.first + k, phase.orders[k % n]
+                self.due[idx] = wall0 + start + k / phase.rate
+                idxs.append(idx)
+                events.append(self._event(idx, order_id, k // n))
+                before.append(self._previous.get(order_id))
+                k += 1
+            window += 1
+            if not idxs:
+                continue
+            task = asyncio.create_task(self._send(idxs, events, before))
+            for event in events:
+                self._previous[event["data"]["order_id"]] = task
+            tasks.append(task)
+        return tasks
+
+    async def run(self, phase: Phase) -> dict[str, Any]:
+        """Send the phase's webhooks on schedule; what was sent and answered."""
+        self.outcomes, self.errors, self.job_waits = {}, {}, 0
+        start = time.perf_counter()
+        tasks = await (self._batched if self.batch_s else self._single)(phase, start)
         # A server that cannot keep up must not stretch the run without bound: what is not
         # answered after the grace is abandoned (and counted).
         _, pending = await asyncio.wait(tasks, timeout=max(ANSWER_GRACE_S, phase.duration_s))
@@ -136,6 +192,7 @@ class Sender:
         spread = float(sent.max() - sent.min()) if sent.size > 1 else 0.0
         return {
             "webhooks": phase.count,
+            "requests": len(tasks),
             "webhooks_sent": int(sent.size),
             "sent_rate_per_s": round(sent.size / spread, 1) if spread else None,
             "abandoned_unanswered": len(pending),
@@ -201,7 +258,7 @@ async def _logs(conn: Any, start: dict[str, int]) -> dict[str, tuple[Any, Any]]:
 
 
 async def _drive(
-    base_url: str, settings: Any, parties: dict[str, Any], phases: list[Phase]
+    base_url: str, settings: Any, parties: dict[str, Any], phases: list[Phase], batch_s: float
 ) -> dict[str, Any]:
     """Users, orders, clients, then each phase's stream; raw figures for the analysis."""
     import asyncpg
@@ -220,7 +277,7 @@ async def _drive(
             connect_s = await clients.start()
             lab = parties["lab"]
             total = sum(p.count for p in phases)
-            sender = Sender(http, lab["tenant_id"], lab["webhook_secret"], total)
+            sender = Sender(http, lab["tenant_id"], lab["webhook_secret"], total, batch_s)
             bounds, streams = [start], []
             try:
                 for phase in phases:
@@ -236,7 +293,8 @@ async def _drive(
             await conn.close()
     return {
         "viewers": viewers, "seen": seen, "logs": logs, "bounds": bounds, "streams": streams,
-        "sent": sender.sent, "answered": sender.answered,
+        "sent": sender.sent, "answered": sender.answered, "due": sender.due,
+        "batched": bool(batch_s),
         "placing_s": placing_s, "connect_s": connect_s,
     }  # fmt: skip
 
@@ -265,11 +323,15 @@ def _phase_figures(run: dict[str, Any], k: int, phase: Phase) -> dict[str, Any]:
     window_of = slice(phase.first, phase.first + phase.count)
     sent, answered = run["sent"][window_of], run["answered"][window_of]
     round_trips = (answered - sent) * 1000.0
-    latencies, after_answer, lost, duplicated, unexpected, frames = [], [], 0, 0, 0, 0
+    # Batching mode: from the moment each event was generated (the batching delay counts).
+    origin = run["due"] if run["batched"] else run["sent"]
+    latencies, generated, after_answer = [], [], []
+    lost, duplicated, unexpected, frames = 0, 0, 0, 0
     for viewer, got in zip(run["viewers"], run["seen"], strict=True):
         hooks = got["hooks"]
         mine = (hooks >= phase.first) & (hooks < phase.first + phase.count)
-        latencies.append((got["times"][mine] - run["sent"][hooks[mine]]) * 1000.0)
+        latencies.append((got["times"][mine] - origin[hooks[mine]]) * 1000.0)
+        generated.append((got["times"][mine] - run["due"][hooks[mine]]) * 1000.0)
         after_answer.append((got["times"][mine] - run["answered"][hooks[mine]]) * 1000.0)
         lo, hi = before[viewer.tenant_id], after[viewer.tenant_id]
         seqs = got["seqs"][(got["seqs"] > lo) & (got["seqs"] <= hi)]
@@ -287,6 +349,7 @@ def _phase_figures(run: dict[str, Any], k: int, phase: Phase) -> dict[str, Any]:
         "orders": len(phase.orders),
         **run["streams"][k],
         "latency_ms": _percentiles(np.concatenate(latencies)),
+        "latency_from_generated_ms": _percentiles(np.concatenate(generated)),
         "webhook_round_trip_ms": _percentiles(_finite(round_trips)),
         "answer_to_frame_ms": _percentiles(_finite(np.concatenate(after_answer))),
         "events_lost": int(lost),
@@ -372,7 +435,8 @@ def _on_ray(settings: Any, args: argparse.Namespace, phases: list[Phase]) -> dic
         began = time.perf_counter()
         deploy(settings, "127.0.0.1", port)
         deploy_s = time.perf_counter() - began
-        run = asyncio.run(_drive(f"http://127.0.0.1:{port}", settings, parties, phases))
+        url = f"http://127.0.0.1:{port}"
+        run = asyncio.run(_drive(url, settings, parties, phases, args.batch_ms / 1000.0))
         replicas = _replicas()
         echo = _echo(port, args.rate, args.echo_duration)
     finally:
@@ -412,6 +476,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sweep", help="rates, comma separated (50,100,200,300,400)")
     parser.add_argument("--sweep-duration", type=float, help="seconds per rate (10; quick 5)")
     parser.add_argument("--echo-duration", type=float, help="seconds (15; quick 8)")
+    parser.add_argument(
+        "--batch-ms",
+        type=float,
+        default=0.0,
+        help="group the events generated over this window into one signed request (0: one "
+        "request per event); latency is then measured from each event's generation",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     args.duration = args.duration or (15.0 if quick else 60.0)
@@ -473,12 +544,17 @@ def _conditions(args: argparse.Namespace, load_before: Any, embedded: bool) -> d
         "steps_per_job": len(STEPS),
         "ray": "local, num_cpus=2, serve_config.yaml apps (api autoscaled 1-4, gateway 1)",
         "sender": "driver process (with the Ray driver and orchestration), httpx async, open loop",
+        "sender_mode": f"batches of the events generated over {args.batch_ms:g} ms"
+        if args.batch_ms
+        else "one signed request per event",
         "clients_where": f"{CLIENT_PROCESSES} spawned processes of {CLIENTS // CLIENT_PROCESSES} "
         "websockets clients each, JSON frames, no other work",
         "shared_machine": "Ray, Serve replicas, PostgreSQL, Redis and the clients share the cores",
         "database": "embedded PostgreSQL/Redis in a temp dir" if embedded else "ILS_DATABASE_URL",
         "argon2": "time_cost=1, 8 MiB (logins only; not on the measured path)",
-        "latency": "webhook request started (pool slot held) -> frame read by a client",
+        "latency": "event generated (batching delay included) -> frame read by a client"
+        if args.batch_ms
+        else "webhook request started (pool slot held) -> frame read by a client",
     }
 
 
