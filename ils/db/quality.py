@@ -14,11 +14,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 """
 INSERT_FAILURE = """
 INSERT INTO qa_failures (id, lab_id, order_id, inspection_id, station, equipment_id, reason,
-    details, created_by, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    details, created_by, created_at, lims_inspection_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 """
 FAILURE_COLUMNS = """
-id, lab_id, order_id, inspection_id, station, equipment_id, reason, details, created_at
+id, lab_id, order_id, inspection_id, station, equipment_id, reason, details, created_at,
+lims_inspection_id
 """
 SELECT_FAILURE = f"SELECT {FAILURE_COLUMNS} FROM qa_failures WHERE id = $1 AND lab_id = $2"
 SELECT_FAILURES_PAGE = f"""
@@ -108,11 +109,12 @@ async def insert_failure(conn: Conn, row: dict[str, Any]) -> None:
         row["details"],
         row["created_by"],
         row["created_at"],
+        row.get("lims_inspection_id"),
     )
 
 
 def failure_row(row: Any) -> dict[str, Any]:
-    return _strings(row, "id", "lab_id", "order_id", "inspection_id")
+    return _strings(row, "id", "lab_id", "order_id", "inspection_id", "lims_inspection_id")
 
 
 async def get_failure(conn: Conn, failure_id: str, lab_id: str) -> dict[str, Any] | None:

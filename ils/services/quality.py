@@ -10,6 +10,7 @@ the order by its own event rules.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -102,6 +103,44 @@ async def record_inspection(
     return view, new
 
 
+async def record_lims_inspections(
+    conn: Conn, lab_id: str, records: Sequence[Mapping[str, Any]], now: datetime
+) -> list[NewEvent]:
+    """QA failures for the LIMS inspections that failed ILS's own Z80.1 verdict, and the jobs
+    sent back: the events to append to both tenants' logs in the caller's transaction.
+
+    ``records`` are the inspection rows the LIMS webhook stores (``lims_inspections``: ``id``,
+    ``order_id``, ``event_id``, ``occurred_at``, ``lims_pass``, ``ils_pass`` and the ``verdict``
+    of :func:`ils.domain.inspection.final_inspection`, the one judge), already inserted. A record
+    whose ``ils_pass`` is False gets a QA failure linked to it (whatever the LIMS said), and its
+    order, if still at ``quality_check`` after the webhook's own moves, goes back to
+    ``in_production`` (never forward). A record ILS could not judge (``ils_pass`` None) or that
+    passed records nothing. Call with the orders and the tenants' heads locked, as the webhook
+    handler holds them.
+    """
+    new: list[NewEvent] = []
+    for record in records:
+        if record.get("ils_pass") is not False:
+            continue
+        verdict = record.get("verdict") or {}
+        pointers = [f["pointer"] for f in verdict.get("fields", []) if not f.get("pass")]
+        inspection = {"id": None, "lab_id": lab_id, "order_id": record["order_id"]}
+        failure = _inspection_failure(inspection | {"inspected_at": now}, pointers, None)
+        failure["lims_inspection_id"] = record["id"]
+        failure["details"] |= {
+            "lims_pass": record["lims_pass"],
+            "lims_event_id": record["event_id"],
+        }
+        await quality.insert_failure(conn, failure)
+        body = {"failure": _failure_event(failure)}
+        new.append(NewEvent("qa.failure_recorded", Topic.ORDERS, now, body, record["order_id"]))
+        row = await orders.get_visible(conn, record["order_id"], lab_id, for_update=True)
+        if row is not None and row["status"] == OrderStatus.QUALITY_CHECK:
+            by = {"source": "ils", "lims_event_id": record["event_id"]}
+            new.append(await _send_back(conn, row, by, now))
+    return new
+
+
 def _event_body(view: dict[str, Any]) -> dict[str, Any]:
     failed = [f["pointer"] for f in view["fields"] if not f["pass"]]
     return {
@@ -132,12 +171,16 @@ def _inspection_failure(
 
 def _failure_event(failure: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "order_id", "inspection_id", "station", "equipment_id", "reason")
-    return {k: failure[k] for k in keys}
+    return {
+        **{k: failure[k] for k in keys},
+        "lims_inspection_id": failure.get("lims_inspection_id"),
+    }
 
 
 def failure_view(row: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "order_id", "inspection_id", "station", "equipment_id", "reason", "details")
-    return {**{k: row[k] for k in keys}, "created_at": row["created_at"]}
+    extra = {"lims_inspection_id": row.get("lims_inspection_id"), "created_at": row["created_at"]}
+    return {**{k: row[k] for k in keys}, **extra}
 
 
 def require_lab(principal: Principal) -> None:
@@ -193,7 +236,8 @@ class Quality:
             )
             status = row["status"]
             if not view["pass"] and row["status"] == OrderStatus.QUALITY_CHECK:
-                new.append(await _send_back(conn, row, principal, now))
+                by = {"tenant_kind": str(principal.tenant_kind), "role": str(principal.role)}
+                new.append(await _send_back(conn, row, by, now))
                 status = OrderStatus.IN_PRODUCTION
             stored = await append_order_events(conn, row, new)
             await audit.record(
@@ -385,7 +429,7 @@ class Quality:
 
 
 async def _send_back(
-    conn: Conn, row: dict[str, Any], principal: Principal, now: datetime
+    conn: Conn, row: dict[str, Any], by: dict[str, Any], now: datetime
 ) -> NewEvent:
     """quality_check -> in_production after a failed inspection (a system move: ILS's verdict)."""
     state = OrderState(OrderStatus(row["status"]))
@@ -398,7 +442,7 @@ async def _send_back(
         "from": row["status"],
         "to": str(new_state.status),
         "reason": FAILED_INSPECTION,
-        "by": {"tenant_kind": str(principal.tenant_kind), "role": str(principal.role)},
+        "by": by,
     }
     return NewEvent("order.status_changed", Topic.ORDERS, now, data, row["id"])
 
