@@ -48,6 +48,7 @@ from bench.propagation_setup import (
     STEPS,
     Phase,
     free_port,
+    open_lab_views,
     phases_of,
     place_orders,
     scratch,
@@ -267,6 +268,7 @@ async def _drive(
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
         viewers = await viewers_of(http, parties)
         placing_s = await place_orders(http, parties, phases)
+        views_s = await open_lab_views(http, parties)
         conn = await asyncpg.connect(settings.database_url)
         try:
             tenant_ids = sorted({v.tenant_id for v in viewers})
@@ -295,7 +297,7 @@ async def _drive(
         "viewers": viewers, "seen": seen, "logs": logs, "bounds": bounds, "streams": streams,
         "sent": sender.sent, "answered": sender.answered, "due": sender.due,
         "batched": bool(batch_s),
-        "placing_s": placing_s, "connect_s": connect_s,
+        "placing_s": placing_s, "connect_s": connect_s, "views_s": views_s,
     }  # fmt: skip
 
 
@@ -451,6 +453,7 @@ def _on_ray(settings: Any, args: argparse.Namespace, phases: list[Phase]) -> dic
         "setup_s": {
             "deploy": round(deploy_s, 1),
             "place_orders": round(run["placing_s"], 1),
+            "open_lab_views": round(run["views_s"], 1),
             "connect_clients": round(run["connect_s"], 1),
         },
         "serve_tuning": tuning,

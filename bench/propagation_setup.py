@@ -190,3 +190,13 @@ async def place_orders(
         needed = math.ceil(phase.count / len(STEPS))
         phase.orders = list(await asyncio.gather(*(place(k) for k in range(needed))))
     return time.perf_counter() - began
+
+
+async def open_lab_views(http: httpx.AsyncClient, parties: dict[str, Any]) -> float:
+    """The lab's admin opens the live lab and the bottleneck view, as the lab's screens do before
+    a shift; this starts the lab's station and detector actors before the stream. Seconds."""
+    began = time.perf_counter()
+    auth = {"Authorization": f"Bearer {await login(http, parties['lab']['email'])}"}
+    for path in ("/api/lab/stations", "/api/bottlenecks"):
+        (await http.get(path, headers=auth)).raise_for_status()
+    return time.perf_counter() - began
