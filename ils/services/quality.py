@@ -115,8 +115,8 @@ async def record_lims_inspections(
     whose ``ils_pass`` is False gets a QA failure linked to it (whatever the LIMS said), and its
     order, if still at ``quality_check`` after the webhook's own moves, goes back to
     ``in_production`` (never forward). A record ILS could not judge (``ils_pass`` None) or that
-    passed records nothing. Call with the orders and the tenants' heads locked, as the webhook
-    handler holds them.
+    passed records nothing. Call with the orders locked (the webhook handler locks them first),
+    after the inspections are inserted.
     """
     new: list[NewEvent] = []
     for record in records:
