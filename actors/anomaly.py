@@ -64,6 +64,9 @@ class AnomalyModel:
     ) -> tuple[list[Verdict], list[Finding]]:
         return await (await self._loaded()).intake(readings, now)
 
+    async def movements(self, moves: Sequence[tuple[str, str, str, float]]) -> list[Finding]:
+        return await (await self._loaded()).movements(moves)
+
     async def risk(self, equipment_id: str, now: datetime) -> tuple[dict[str, Any], Finding | None]:
         return await (await self._loaded()).risk(equipment_id, now)
 
@@ -128,6 +131,12 @@ class RayAnomaly:
             list(readings), now
         )
         return answer
+
+    async def movements(
+        self, lab_id: str, moves: Sequence[tuple[str, str, str, float]]
+    ) -> list[Finding]:
+        found: list[Finding] = await self.handle(lab_id).movements.remote(list(moves))
+        return found
 
     async def risk(
         self, lab_id: str, equipment_id: str, now: datetime

@@ -31,9 +31,12 @@ from ils.db.database import Conn, Database
 from ils.db.pool import dumps
 from ils.domain.access import Permission, Principal, TenantKind
 from ils.domain.event import NewEvent, StoredEvent, Topic
+from ils.domain.lims_event import Movement
 from ils.errors import Conflict, FieldIssue, NotFound, ValidationFailed
 from ils.services.anomaly_model import AnomalyPort, finite
-from ils.services.ports import Publisher, publish_committed
+from ils.services.anomaly_volume import ForecastingDemand, VolumeWatch
+from ils.services.forecasting import Forecasting
+from ils.services.ports import Clock, Publisher, publish_committed, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +89,20 @@ def _with_time(f: Finding, at: float) -> Finding:
 
 
 class Anomaly:
-    def __init__(self, db: Database, port: AnomalyPort, publisher: Publisher) -> None:
+    def __init__(
+        self,
+        db: Database,
+        port: AnomalyPort,
+        publisher: Publisher,
+        forecasting: Forecasting | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
         self.db = db
         self.port = port
         self.publisher = publisher
+        #: Daily orders against the forecast (None: volume is not watched).
+        self.volume = VolumeWatch(ForecastingDemand(forecasting)) if forecasting else None
+        self.clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- equipment ------------------------------------------------------------------------------
@@ -196,6 +209,17 @@ class Anomaly:
     ) -> tuple[list[Verdict], list[Finding]]:
         """Check, store (one transaction), then feed the detectors: one call to the lab's model."""
         return await self.port.intake(lab_id, readings, now)
+
+    # --- process, quality and volume --------------------------------------------------------
+    async def after_movements(self, lab_id: str, moves: Sequence[Movement]) -> None:
+        """Committed station movements (a stations observer): the lab's process and quality
+        detectors close their periods on them; the day's volume is tested on the first activity
+        of the next day. Findings become alerts (kinds ``process``, ``quality``, ``volume``)."""
+        wire = [(str(m.station), m.job_id, m.status, m.occurred_at.timestamp()) for m in moves]
+        findings = await self.port.movements(lab_id, wire) if wire else []
+        if self.volume is not None:
+            findings += await self.volume.findings(lab_id)
+        await self.raise_findings(lab_id, findings, self.clock())
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

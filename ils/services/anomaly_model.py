@@ -32,13 +32,14 @@ import numpy as np
 from ils.analytics.anomaly.equipment import MachineState, observe_batch
 from ils.analytics.anomaly.finding import Finding
 from ils.analytics.anomaly.lab import LabAnomalyState, register_equipment
+from ils.analytics.anomaly.line import LineWatch, inspection_errors
 from ils.analytics.anomaly.validation import IntakeState, Verdict, check_readings
 from ils.analytics.failure.dataset import EquipmentEvent, build_dataset
 from ils.analytics.failure.features import MachineSeries, machine_features
 from ils.analytics.failure.model import FailureModel, TrainingParams, train_failure_model
 from ils.analytics.failure.risk import failure_risk, risk_finding
 from ils.db import equipment as equipment_db
-from ils.db import telemetry
+from ils.db import lab_signals, telemetry
 from ils.db.database import Database
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,10 @@ def same_metric_machines(series: Sequence[MachineSeries]) -> list[MachineSeries]
     return [s for s in series if s.metrics == common]
 
 
+def _at(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
 def finite(value: Any) -> Any:
     """``value`` with every non-finite float (in nested dicts) replaced by None: JSON-ready."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -135,6 +140,8 @@ class LabAnomaly:
         self.attempted_at: datetime | None = None
         self.risk_checked: dict[str, datetime] = {}
         self._intake_lock = asyncio.Lock()
+        self.line = LineWatch()
+        self._line_lock = asyncio.Lock()
 
     # --- streaming detectors -----------------------------------------------------------------
     async def load(self) -> None:
@@ -228,6 +235,28 @@ class LabAnomaly:
             findings.extend(f for score in scores for f in score.findings)
         self.state = replace(self.state, machines=machines)
         return findings
+
+    # --- process and quality ------------------------------------------------------------------
+    async def movements(self, moves: Sequence[tuple[str, str, str, float]]) -> list[Finding]:
+        """Committed station movements ``(station, job, status, epoch s)``: when they close a
+        period of the line, its process and quality findings (breakages and inspections of the
+        period read from PostgreSQL, committed)."""
+        async with self._line_lock:
+            findings: list[Finding] = []
+            for period in self.line.feed(moves):
+                since, until = _at(period.start), _at(period.end)
+                async with self.db.connection() as conn:
+                    broken = await lab_signals.breakages(conn, self.lab_id, since, until)
+                    verdicts = await lab_signals.inspection_verdicts(
+                        conn, self.lab_id, since, until
+                    )
+                by_station: Counter[str] = Counter()
+                for (station, _), n in broken.items():
+                    by_station[station] += n
+                errors = [(at, f, e) for at, v in verdicts for f, e in inspection_errors(v)]
+                findings += self.line.process_findings(period, by_station)
+                findings += self.line.quality_findings(period, broken, errors)
+            return findings
 
     def machine_status(self) -> dict[str, dict[str, Any]]:
         return {
@@ -420,6 +449,10 @@ class AnomalyPort(Protocol):
         self, lab_id: str, readings: Sequence[Mapping[str, Any]], now: datetime
     ) -> tuple[list[Verdict], list[Finding]]: ...
 
+    async def movements(
+        self, lab_id: str, moves: Sequence[tuple[str, str, str, float]]
+    ) -> list[Finding]: ...
+
     async def risk(
         self, lab_id: str, equipment_id: str, now: datetime
     ) -> tuple[dict[str, Any], Finding | None]: ...
@@ -468,6 +501,11 @@ class InProcessAnomaly:
         self, lab_id: str, readings: Sequence[Mapping[str, Any]], now: datetime
     ) -> tuple[list[Verdict], list[Finding]]:
         return await (await self.lab(lab_id)).intake(readings, now)
+
+    async def movements(
+        self, lab_id: str, moves: Sequence[tuple[str, str, str, float]]
+    ) -> list[Finding]:
+        return await (await self.lab(lab_id)).movements(moves)
 
     async def risk(
         self, lab_id: str, equipment_id: str, now: datetime

@@ -25,10 +25,14 @@ def spc_findings(
     recent: Sequence[float],
     times: Sequence[float],
     rules: frozenset[int] = DEFAULT_RULES,
+    min_sigma: float = 1e-12,
 ) -> list[Finding]:
-    """One finding per point of ``recent`` where a chosen Nelson rule fires."""
+    """One finding per point of ``recent`` where a chosen Nelson rule fires.
+
+    ``min_sigma`` floors the baseline's sigma (a queue that was always empty at the hour still
+    has a resolution of one job)."""
     limits = imr_limits(baseline).individuals
-    sigma = max(limits.sigma, 1e-12)
+    sigma = max(limits.sigma, min_sigma)
     hits: dict[int, list[int]] = {}
     for rule, idx in nelson_violations(recent, limits.centre, sigma).items():
         if rule in rules:
@@ -50,6 +54,7 @@ def spc_findings(
                     "centre": limits.centre,
                     "ucl": limits.ucl,
                     "lcl": limits.lcl,
+                    "sigma": sigma,
                     "nelson_rules": sorted(fired),
                     "baseline_n": len(baseline),
                 },

@@ -15,14 +15,19 @@ from collections.abc import Mapping, Sequence
 from scipy.stats import binom
 
 from ils.analytics.anomaly.finding import Finding
-from ils.analytics.anomaly.process import spc_findings
+from ils.analytics.anomaly.process import DEFAULT_RULES, spc_findings
 
 
 def inspection_findings(
-    field: str, baseline_errors: Sequence[float], errors: Sequence[float], times: Sequence[float]
+    field: str,
+    baseline_errors: Sequence[float],
+    errors: Sequence[float],
+    times: Sequence[float],
+    rules: frozenset[int] = DEFAULT_RULES,
 ) -> list[Finding]:
     """``field`` is an inspection pointer such as ``/od/sphere``."""
-    return spc_findings("quality", f"inspection:{field}", baseline_errors, errors, times)
+    subject = f"inspection:{field}"
+    return spc_findings("quality", subject, baseline_errors, errors, times, rules)
 
 
 def spike_findings(
