@@ -82,7 +82,8 @@ class Runtime:
         self.bottlenecks = Bottlenecks(self.db, detectors, self.publisher, self.clock)
         self.stations.observers.append(self.bottlenecks.after_movements)
         anomaly_port = self.gateways.anomaly or InProcessAnomaly(self.db)
-        self.anomaly = Anomaly(self.db, anomaly_port, self.publisher)
+        self.anomaly = Anomaly(self.db, anomaly_port, self.publisher, self.forecasting, self.clock)
+        self.stations.observers.append(self.anomaly.after_movements)
         self.lims_inbound = LimsInbound(
             self.db,
             self.publisher,
