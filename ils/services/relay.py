@@ -1,8 +1,9 @@
 """The LIMS relay: drains the transactional outbox to each lab's LIMS.
 
 The outbox row is the truth. ``drain_once`` finds the labs with due rows, and gives each lab its
-own task that claims a batch (``FOR UPDATE SKIP LOCKED``, as a lease), sends the orders one by one
-and records each answer in its own transaction (:mod:`ils.services.relay_outcomes`). Per-lab
+own task that claims a batch (``FOR UPDATE SKIP LOCKED``, as a lease), sends its orders (a window
+of several at once that grows while the LIMS answers and shrinks to one when it fails) and records
+each answer in its own transaction (:mod:`ils.services.relay_outcomes`). Per-lab
 tasks are what keep one lab that hangs, answers garbage or resets from stalling the others:
 ``drain_once`` waits for them only ``drain_wait_s``, and a lab whose task is still running is not
 started twice. Each lab has a circuit breaker (:mod:`ils.lims.breaker`); an open breaker claims
@@ -30,7 +31,7 @@ from ils.db import lims_config, orders, outbox
 from ils.db.database import Database
 from ils.domain.order_status import OrderStatus
 from ils.lims.backoff import Backoff
-from ils.lims.breaker import Breaker, BreakerPolicy
+from ils.lims.breaker import Breaker, BreakerPolicy, BreakerState
 from ils.lims.client import ClientPolicy, LimsClient, LimsRejected, LimsUnavailable
 from ils.services import relay_outcomes
 from ils.services.instruments import BREAKER_LEVEL, BREAKER_STATE, OUTBOX_DEPTH, Meter, NullMeter
@@ -51,6 +52,10 @@ class RelayPolicy:
     backoff: Backoff = field(default_factory=Backoff)
     poll_s: float = 0.5
     drain_wait_s: float = 1.0
+    #: Most orders of one lab in flight at once. A lab's window starts at one, doubles with each
+    #: answer and falls back to one on a failure (and while its breaker is not closed), so a LIMS
+    #: that is down gets one request at a time and the breaker trips at its threshold exactly.
+    concurrency: int = 8
     hold_recheck_s: float = 60.0
 
     @property
@@ -81,6 +86,10 @@ class _Lab:
     breaker: Breaker
     saved: dict[str, Any]
     last_error: str | None = None
+    #: Sends allowed in flight now (see ``RelayPolicy.concurrency``), and those in flight.
+    window: int = 1
+    in_flight: int = 0
+    turn: asyncio.Condition = field(default_factory=asyncio.Condition)
 
 
 def _wire(value: Any) -> Any:
@@ -205,16 +214,40 @@ class Relay:
         lease = now + timedelta(seconds=self.policy.lease_s)
         async with self.db.transaction() as conn:
             rows = await outbox.claim(conn, lab.lab_id, now, lease, budget)
-        try:
-            for i, item in enumerate(rows):
-                now = self.clock()
-                if lab.breaker.budget(now, 1) == 0:
-                    await self._release(lab, rows[i:], now)
-                    break
+        held: list[outbox.OutboxRow] = []
+
+        async def send(item: outbox.OutboxRow) -> None:
+            async with lab.turn:
+                await lab.turn.wait_for(lambda: lab.in_flight < self._window(lab))
+                lab.in_flight += 1
+            try:
+                if held or lab.breaker.budget(self.clock(), 1) == 0:
+                    held.append(item)  # the breaker opened meanwhile: keep the rest for later
+                    return
                 await self._send(lab, item)
+            finally:
+                async with lab.turn:
+                    lab.in_flight -= 1
+                    lab.turn.notify_all()
+
+        try:
+            outcomes = await asyncio.gather(*(send(item) for item in rows), return_exceptions=True)
+            if held:
+                await self._release(lab, held, self.clock())
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome  # every send has finished; the lease returns the row later
         finally:
             await self._save_breaker(lab)
             await self._report(lab)
+
+    def _window(self, lab: _Lab) -> int:
+        if lab.breaker.current(self.clock()).state != BreakerState.CLOSED:
+            return 1  # probing: never more requests at once than the breaker lets through
+        return lab.window
+
+    def _answered(self, lab: _Lab) -> None:
+        lab.window = min(self.policy.concurrency, lab.window * 2)
 
     async def _release(self, lab: _Lab, rows: list[outbox.OutboxRow], now: datetime) -> None:
         """Rows claimed before the breaker opened go back, due when it lets probes through."""
@@ -239,6 +272,7 @@ class Relay:
                 answer = await lab.client.submit(_wire(order_view(row)), item.order_id)
         except LimsRejected as exc:
             lab.breaker = lab.breaker.succeeded(self.clock())  # it answered: it is up
+            self._answered(lab)
             stored = await relay_outcomes.rejected(
                 self.db, item, exc.reason, exc.status, self.clock()
             )
@@ -249,6 +283,7 @@ class Relay:
             await self._retry(lab, item, reason, getattr(exc, "retry_after_s", None))
         else:
             lab.breaker = lab.breaker.succeeded(self.clock())
+            self._answered(lab)
             stored = await relay_outcomes.accepted(self.db, item, answer, self.clock())
             self.stats.sent += 1
             await publish_committed(self.publisher, stored)
@@ -258,6 +293,7 @@ class Relay:
     ) -> None:
         now = self.clock()
         lab.breaker = lab.breaker.failed(now)
+        lab.window = 1
         lab.last_error = reason
         delay = self.policy.backoff.delay(item.attempts + 1, self.rng, retry_after_s or 0.0)
         at = now + timedelta(seconds=delay)

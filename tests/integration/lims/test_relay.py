@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -22,13 +23,15 @@ from tests.integration.lims.outbound_support import (
 )
 
 
-def fast_relay(runtime: Runtime, clock: Any = None, **kwargs: Any) -> Relay:
+def fast_relay(
+    runtime: Runtime, clock: Any = None, policy: dict[str, Any] | None = None, **kwargs: Any
+) -> Relay:
     return Relay(
         runtime.db,
         runtime.publisher,
         runtime.settings,
         clock or runtime.clock,
-        RelayPolicy(**FAST),  # type: ignore[arg-type]
+        RelayPolicy(**(FAST | (policy or {}))),  # type: ignore[arg-type]
         **kwargs,
     )
 
@@ -79,6 +82,33 @@ async def test_sent_orders_get_their_job_and_an_event_in_both_logs(
     assert (await relay.drain_once())["started"] == []  # nothing left: nothing sent again
 
 
+async def test_a_lab_with_a_closed_breaker_gets_several_orders_at_once_within_the_limit(
+    client: httpx.AsyncClient, runtime: Runtime, world: World
+) -> None:
+    await place(client, world.practice, world.lab.tenant_id, 12)
+    in_flight, most = 0, 0
+
+    class Counting(LimsClient):
+        async def submit(self, order: dict[str, Any], idempotency_key: str) -> Any:
+            nonlocal in_flight, most
+            in_flight += 1
+            most = max(most, in_flight)
+            try:
+                await asyncio.sleep(0.05)
+                return await super().submit(order, idempotency_key)
+            finally:
+                in_flight -= 1
+
+    async with simulated_lims(world.lab.tenant_id) as lims:
+        await configure(client, world.lab.auth, lims.url)
+        relay = fast_relay(runtime, policy={"concurrency": 4}, client_factory=Counting)
+        report = await relay.drain_once()
+        await relay.close()
+        assert lims.simulator.stats()["jobs_accepted"] == 12
+    assert report["stats"]["sent"] == 12
+    assert most == 4  # the window grew 1, 2, 4 with the answers, and never past the limit
+
+
 async def test_a_4xx_puts_the_order_on_hold_with_the_lims_reason(
     client: httpx.AsyncClient, runtime: Runtime, world: World
 ) -> None:
@@ -119,7 +149,8 @@ async def test_misbehaving_or_hanging_labs_never_block_another_lab(
         await runtime.identity.link(lab.tenant_id, world.practice.tenant_id, runtime.clock())
         labs[kind] = lab
         await place(client, world.practice, lab.tenant_id, 2)
-    relay = fast_relay(runtime)
+    # One send at a time: the hanging lab's two sends then outlast the drain's wait.
+    relay = fast_relay(runtime, policy={"concurrency": 1})
     async with (
         simulated_lims(labs["hang"].tenant_id) as hanging,
         simulated_lims(labs["healthy"].tenant_id, seed=1) as healthy,
