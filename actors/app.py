@@ -13,8 +13,10 @@ from ray import serve
 from ray.serve import Application
 
 from actors.gateways import gateways_factory
+from actors.relay import start_relay
 from ils.api.app import create_app
 from ils.api.realtime.app import create_realtime_app
+from ils.logging_setup import configure as configure_logging
 from ils.settings import Settings
 
 
@@ -28,6 +30,9 @@ def build_api(args: dict[str, Any] | None = None) -> Application:
     settings = settings_from_args(args)
 
     def builder() -> FastAPI:  # Serve recognises a builder only by inspect.isfunction
+        configure_logging(settings.log_level)
+        if settings.relay_with_api:
+            start_relay(settings)  # found if it runs already: one per database, not per replica
         return create_app(settings, gateways_factory)
 
     @serve.deployment(name="api", max_ongoing_requests=64, ray_actor_options={"num_cpus": 0})
@@ -47,6 +52,7 @@ def build_realtime(args: dict[str, Any] | None = None) -> Application:
     settings = settings_from_args(args)
 
     def builder() -> FastAPI:
+        configure_logging(settings.log_level)
         return create_realtime_app(settings, gateways_factory)
 
     @serve.deployment(

@@ -24,6 +24,7 @@ from ils.db.database import Database
 from ils.db.migrate import migrate
 from ils.demo import DemoSetup, seed_demo
 from ils.embedded import ensure_services
+from ils.logging_setup import configure as configure_logging
 from ils.settings import Settings
 
 
@@ -73,6 +74,7 @@ def up(
 ) -> int:
     stop = threading.Event()
     _on_signals(stop)
+    configure_logging(settings.log_level)
     settings, services = ensure_services(settings)
     extras: list[Callable[[], None]] = []
     try:

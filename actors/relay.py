@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from typing import Any
 
 import ray
@@ -65,16 +66,32 @@ def settings_args(settings: Settings) -> dict[str, Any]:
     return args
 
 
+def relay_name(settings: Settings) -> str:
+    """One relay per database: deployments sharing a Ray cluster never drain each other's outbox."""
+    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    return f"{NAME}-{digest}"
+
+
 def start_relay(settings: Settings) -> Any:
-    """Create (or find) the named relay and start its drain loop; returns the handle."""
+    """Create (or find) the database's relay and start its drain loop; returns the handle.
+
+    Detached, so it outlives whichever process asked for it first (``ils up`` or an api replica
+    that Serve replaced); asking again finds the same actor and its running loop.
+    """
     handle = LimsRelay.options(  # type: ignore[attr-defined]
-        name=NAME, namespace=NAMESPACE, get_if_exists=True
+        name=relay_name(settings), namespace=NAMESPACE, get_if_exists=True, lifetime="detached"
     ).remote(settings_args(settings))
     handle.run.remote()
     return handle
 
 
 def stop_relay(handle: Any, timeout_s: float = 10.0) -> None:
-    """Let the relay finish its round and close its connections (bounded; Ray ends it anyway)."""
-    with contextlib.suppress(Exception):  # a relay already gone or slow is ended with Ray
+    """Let the relay finish its round and close its connections (bounded), then end the actor.
+
+    It is detached, so it is killed explicitly: a later ``ils up`` on the same cluster starts a
+    fresh one instead of finding this stopped loop.
+    """
+    with contextlib.suppress(Exception):  # a relay already gone or slow is ended below
         ray.get(handle.stop.remote(), timeout=timeout_s)
+    with contextlib.suppress(Exception):
+        ray.kill(handle, no_restart=True)

@@ -86,4 +86,10 @@ def configure(level: str | int = "INFO", stream: TextIO | None = None) -> loggin
     handler._ils_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    for chatty in _CHATTY:  # a line per outgoing HTTP request drowns everything else
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     return handler
+
+
+#: Libraries that log every request they make at INFO.
+_CHATTY = ("httpx", "httpcore")

@@ -71,5 +71,11 @@ class Settings(BaseSettings):
 
     cors_origins: list[str] = Field(default_factory=list)
 
+    #: Level of the JSON log lines every process writes to stderr (``DEBUG`` … ``ERROR``).
+    log_level: str = "INFO"
+    #: Whether the api application keeps the LIMS relay running (one per database, however many
+    #: api replicas): on, a plain ``serve deploy serve_config.yaml`` drains the outbox too.
+    relay_with_api: bool = True
+
     def with_urls(self, database_url: str, redis_url: str) -> Settings:
         return self.model_copy(update={"database_url": database_url, "redis_url": redis_url})

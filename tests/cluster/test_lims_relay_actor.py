@@ -87,3 +87,35 @@ async def test_a_killed_relay_restarts_and_sends_nothing_twice(
                 ray.kill(handle, no_restart=True)
     assert stats["jobs_accepted"] == 40 and stats["jobs_rejected"] == 0
     assert len({job.order_id for job in lims.simulator.model.jobs.values()}) == 40
+
+
+async def test_the_api_application_keeps_one_relay_per_database_running(
+    ray_cluster: None, http_port: int, cluster_settings: Settings, runtime: Runtime
+) -> None:
+    """A plain deploy of the api app (no ``ils up``) drains the outbox: orders reach the LIMS."""
+    import ray
+
+    from actors.deploy import deploy
+    from actors.relay import NAMESPACE, relay_name, stop_relay
+
+    settings = cluster_settings.model_copy(update={"relay_with_api": True})
+    now = utc_now()
+    lab = await runtime.identity.create_tenant(
+        TenantKind.LAB, "Api Relay Lab", "admin@api-relay-lab.example", PASSWORD, now
+    )
+    made = await runtime.identity.create_tenant(
+        TenantKind.PRACTICE, "Api Relay Practice", "admin@api-relay-practice.example", PASSWORD, now
+    )
+    lab_id = lab["tenant_id"]
+    await runtime.identity.link(lab_id, made["tenant_id"], now)
+    practice = Principal(made["admin_user_id"], made["tenant_id"], TenantKind.PRACTICE, Role.ADMIN)
+    async with simulated_lims(lab_id) as lims:
+        await store_lims(runtime.db, settings, lab_id, lims.url, API_KEY, None, now)
+        await asyncio.to_thread(deploy, settings, "127.0.0.1", http_port)
+        handle = ray.get_actor(relay_name(settings), namespace=NAMESPACE)
+        try:
+            placed = await _place(runtime, practice, lab_id, 5)
+            await _until_sent(runtime, lab_id, len(placed))
+        finally:
+            await asyncio.to_thread(stop_relay, handle)
+        assert lims.simulator.stats()["jobs_accepted"] == 5
