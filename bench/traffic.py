@@ -166,7 +166,8 @@ class Floor:
                 self.tick()
                 await asyncio.sleep(0.05)
         finally:
-            sending.cancel()
+            self.sender.close()  # never cancel: that would drop the batch being retried
+            await sending
         await self.sender.flush()
 
     def stats(self) -> dict[str, Any]:

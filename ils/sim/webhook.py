@@ -81,6 +81,7 @@ class WebhookSender:
         self._queue: deque[_Item] = deque()
         self._held: list[_Item] = []
         self._wake = asyncio.Event()
+        self._closing = False
 
     @property
     def pending(self) -> int:
@@ -93,12 +94,22 @@ class WebhookSender:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver forever (cancel the task to stop)."""
-        while True:
+        """Deliver until ``close``; a batch being delivered (or retried) then is finished first.
+
+        Cancelling the task instead drops the batch in hand: a LIMS that shuts down that way
+        loses events, which is why ``close`` exists.
+        """
+        while not self._closing:
             await self._wake.wait()
             self._wake.clear()
-            await asyncio.sleep(self.config.flush_interval_s)
+            if not self._closing:
+                await asyncio.sleep(self.config.flush_interval_s)
             await self.flush()
+
+    def close(self) -> None:
+        """Let ``run`` deliver what it holds and return."""
+        self._closing = True
+        self._wake.set()
 
     async def flush(self) -> None:
         """Deliver everything queued now, including held-back (reordered) events."""

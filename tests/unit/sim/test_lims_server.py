@@ -205,6 +205,20 @@ def events(n: int) -> list[dict]:
     return [{"id": f"evt_{i}", "type": "job.accepted", "data": {"sequence": 1}} for i in range(n)]
 
 
+async def test_closing_the_sender_finishes_the_batch_it_is_retrying() -> None:
+    ils = FakeIls(failures=4)
+    out, client = sender(ils, batch_size=5, flush_interval_s=0.0)
+    running = asyncio.create_task(out.run())
+    for e in events(5):
+        out.enqueue(e)
+    await asyncio.sleep(0)  # the run loop takes the batch and meets the failing endpoint
+    out.close()
+    await asyncio.wait_for(running, timeout=5)
+    await client.aclose()
+    assert [e["id"] for e in ils.received] == [f"evt_{i}" for i in range(5)]
+    assert out.stats.events_sent == 5 and out.stats.events_dropped == 0
+
+
 async def test_server_errors_are_retried_until_accepted() -> None:
     ils = FakeIls(failures=3)
     out, client = sender(ils)
