@@ -54,13 +54,17 @@ class Sampler:
     def sample(self) -> dict[str, Any]:
         workers = system = 0.0
         count = 0
+        kinds: dict[str, float] = {}
         for proc in self._tree()[1:]:
             try:
                 rss = proc.memory_info().rss / 2**20
+                name = proc.name()
             except psutil.Error:
                 continue
             if _is_worker(proc):
                 workers, count = workers + rss, count + 1
+                kind = _kind(name)
+                kinds[kind] = kinds.get(kind, 0.0) + rss
             else:
                 system += rss
         cpu, now = self._tree_cpu(), time.monotonic()
@@ -74,6 +78,7 @@ class Sampler:
             "driver_rss_mb": round(self.me.memory_info().rss / 2**20, 1),
             "machine_cpu_pct": psutil.cpu_percent(),
             "tree_cpu_pct": round(tree_pct, 1),
+            "rss_mb_by_kind": {k: round(v, 1) for k, v in sorted(kinds.items())},
         }
         self.samples.append(row)
         return row
@@ -98,7 +103,30 @@ class Sampler:
         return {
             "samples": self.samples,
             "worker_rss_slope_mb_per_min": round(slope, 2),
+            "rss_slope_mb_per_min_by_kind": _slopes_by_kind(rows, t),
             "slope_fitted_from_t_s": rows[0]["t_s"],
             "worker_rss_slope_pct_per_hour": round(100.0 * slope * 60.0 / float(rss.mean()), 2),
             "machine_cpu_pct_mean": round(float(np.mean([r["machine_cpu_pct"] for r in rows])), 1),
         }
+
+
+def _kind(name: str) -> str:
+    """``ray::TenantRoom.poll`` -> ``TenantRoom``; a Serve replica keeps its deployment's name."""
+    bare = name.removeprefix("ray::")
+    if bare.startswith("ServeReplica:"):
+        return ":".join(bare.split(":")[:3])
+    return bare.split(".")[0] or "worker"
+
+
+def _slopes_by_kind(rows: list[dict[str, Any]], t: Any) -> dict[str, float]:
+    """Memory slope of each kind of process (summed over its processes), in MB per minute.
+
+    A kind must be present in every fitted sample: a process that restarted midway (chaos) would
+    show its restart, not a leak.
+    """
+    kinds = set.intersection(*(set(r["rss_mb_by_kind"]) for r in rows))
+    out = {}
+    for kind in sorted(kinds):
+        rss = np.asarray([r["rss_mb_by_kind"][kind] for r in rows])
+        out[kind] = round(float(np.polyfit(t, rss, 1)[0]), 2)
+    return out
