@@ -12,7 +12,10 @@ distance of each point from the whole series' median in MAD units, 1.4826 x MAD;
   one flagged point, at the detector's own operating rule;
 - ``point_precision``: the share of flagged points that are inside an injected range.
 
-Volume uses a stand-in forecast (mean of the same weekday over the last 4 weeks, 95% interval from
+Process and quality run the live detectors of ``ils.analytics.anomaly.line`` (the ones the lab's
+model runs on its closed hours): ``chart`` for the hourly station series, ``LineWatch`` for
+breakage bursts and inspected fields' hourly mean errors. Volume uses a stand-in forecast (mean
+of the same weekday over the last 4 weeks, 95% interval from
 the last 8 weeks' residuals), because this bench measures the detector, not the forecaster.
 
 It also reports telemetry received -> alert on the WebSocket latency at 1,000 readings/s
@@ -28,6 +31,7 @@ import argparse
 import json
 import os
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,8 +41,17 @@ from scipy.stats import binom
 from sklearn.metrics import average_precision_score
 
 from ils.analytics.anomaly.equipment import MachineState, observe_machine
-from ils.analytics.anomaly.process import spc_findings
-from ils.analytics.anomaly.quality import spike_findings
+from ils.analytics.anomaly.line import (
+    QUEUE_RULES,
+    RULES,
+    RUN,
+    SIGMA_FLOOR,
+    LineParams,
+    LineWatch,
+    Period,
+    breakage_rates,
+    chart,
+)
 from ils.analytics.anomaly.volume import volume_finding
 from ils.sim.telemetry import KINDS, DegradationParams, Machine, TelemetryGenerator
 
@@ -146,54 +159,97 @@ def _run_machine(
 
 
 def process_streams(stations: int, rng: np.random.Generator) -> Stream:
+    """Hourly station series as the live line charts them (``line.chart``: rolling baseline of
+    48 hours, I-MR limits): even stations as cycle times (rules 1, 2), odd ones as queue lengths
+    (rules 1, 2, 3, sigma at least one job). The score is |z| against the limits."""
     parts = []
-    for _ in range(stations):
-        n, base_n = 24 * 30, 24 * 7
+    for station in range(stations):
+        n = 24 * 30
         x = 30.0 + 2.0 * rng.standard_normal(n)
-        ranges = inject_ranges(n, 4, (8, 24), rng, start=base_n)
+        ranges = inject_ranges(n, 4, (8, 24), rng, start=24 * 7)
         for k, (a, b) in enumerate(ranges):
             if k % 2:
                 x[a:b] += 2.5 + np.zeros(b - a)  # shift of 1.25 sigma
             else:
                 x[a:b] += np.linspace(1.0, 8.0, b - a)  # queue-style growth
-        found = spc_findings("process", "s", x[:base_n], x[base_n:], np.arange(base_n, n))
-        flag = np.zeros(n, dtype=bool)
-        rules = np.zeros(n)
-        for f in found:
-            flag[int(f.detected_at)] = True
-            rules[int(f.detected_at)] = len(f.evidence["nelson_rules"])
-        centre, sd = x[:base_n].mean(), x[:base_n].std()
-        score = rules + np.abs(x - centre) / (3 * sd)
+        queue = station % 2 == 1
+        rules = QUEUE_RULES if queue else RULES
+        floor = SIGMA_FLOOR["queue_length"] if queue else 0.0
+        history: deque[tuple[float, bool]] = deque(maxlen=LineParams().keep + RUN)
+        score, flag = np.zeros(n), np.zeros(n, dtype=bool)
+        for t in range(n):
+            found, z = chart(history, "process", "s", float(x[t]), float(t), rules, floor)
+            score[t], flag[t] = abs(z) if z is not None else 0.0, bool(found)
         z = robust_z(x)
         parts.append(Stream(labels_of(n, ranges), ranges, score, flag, z, z >= Z_CUT))
     return _concat(parts)
 
 
 def quality_streams(groups: int, days: int, rng: np.random.Generator) -> Stream:
+    """Daily breakage counts of ``groups`` (station, reason) groups of one lab, through the live
+    detector (``LineWatch.quality_findings``: rates over the last 48 periods, binomial test at
+    0.01 over the groups). The score is -log10 of the same test's p-value."""
     rates = rng.uniform(0.005, 0.03, groups)
     jobs = rng.poisson(400, days)
     counts = rng.binomial(jobs[:, None], rates[None, :])
-    base_days = 30
-    parts = []
+    keys = [(f"s{g}", "r") for g in range(groups)]
+    all_ranges: list[list[tuple[int, int]]] = []
     for g in range(groups):
-        ranges = inject_ranges(days, 3, (1, 3), rng, start=base_days)
+        ranges = inject_ranges(days, 3, (1, 3), rng, start=30)
         for a, b in ranges:
             counts[a:b, g] = rng.binomial(jobs[a:b], min(rates[g] * 2.5, 1.0))
-        base_rate = counts[:base_days, g].sum() / jobs[:base_days].sum()
-        score, flag = np.zeros(days), np.zeros(days, dtype=bool)
-        for d in range(days):
-            found = spike_findings(
-                "breakage",
-                {("s", "r"): int(counts[d, g])},
-                int(jobs[d]),
-                {("s", "r"): base_rate},
-                at=float(d),
-                alpha=0.01 / groups,
-            )
-            p = _binomial_p(int(counts[d, g]), int(jobs[d]), base_rate)
-            score[d], flag[d] = -np.log10(max(p, 1e-300)), bool(found)
+        all_ranges.append(ranges)
+    watch = LineWatch(LineParams(period_s=DAY))
+    score, flag = np.zeros((days, groups)), np.zeros((days, groups), dtype=bool)
+    for d in range(days):
+        today = {keys[g]: int(counts[d, g]) for g in range(groups)}
+        base = breakage_rates(watch.breakages, keys) if watch.breakages else {}
+        period = Period(d * DAY, (d + 1) * DAY, {}, int(jobs[d]))
+        fired = {f.subject for f in watch.quality_findings(period, today, [])}
+        for g, key in enumerate(keys):
+            if key in base:
+                p = _binomial_p(today[key], int(jobs[d]), base[key])
+                score[d, g] = -np.log10(max(p, 1e-300))
+            flag[d, g] = f"breakage:{key[0]}:{key[1]}" in fired
+    parts = []
+    for g in range(groups):
         z = robust_z(counts[:, g].astype(float))
-        parts.append(Stream(labels_of(days, ranges), ranges, score, flag, z, z >= Z_CUT))
+        ranges = all_ranges[g]
+        parts.append(
+            Stream(labels_of(days, ranges), ranges, score[:, g], flag[:, g], z, z >= Z_CUT)
+        )
+    return _concat(parts)
+
+
+def inspection_streams(fields: int, hours: int, rng: np.random.Generator) -> Stream:
+    """Hourly inspections (20 an hour, error N(0, 0.03) D) of ``fields`` inspected fields, through
+    the live detector (``LineWatch.quality_findings``: each field's hourly mean error charted);
+    injected: a drift of the field's error by 0.5 sigma (0.015 D, under any single-lens tolerance)
+    for 4-12 hours. The robust z baseline is taken over the hourly means."""
+    watch = LineWatch(LineParams())
+    names = [f"/od/f{k}" for k in range(fields)]
+    ranges = {name: inject_ranges(hours, 4, (4, 12), rng, start=24 * 3) for name in names}
+    means = np.zeros((hours, fields))
+    score, flag = np.zeros((hours, fields)), np.zeros((hours, fields), dtype=bool)
+    for h in range(hours):
+        errors = []
+        for k, name in enumerate(names):
+            shift = 0.015 if any(a <= h < b for a, b in ranges[name]) else 0.0
+            e = shift + 0.03 * rng.standard_normal(20)
+            means[h, k] = e.mean()
+            errors += [(h * 3600.0 + i, name, float(v)) for i, v in enumerate(e)]
+        period = Period(h * 3600.0, (h + 1) * 3600.0, {}, 20)
+        found = watch.quality_findings(period, {}, errors)
+        fired = {f.subject for f in found}
+        for k, name in enumerate(names):
+            z = watch.last_z.get(("quality", f"inspection:{name}"))
+            score[h, k] = abs(z) if z is not None else 0.0
+            flag[h, k] = f"inspection:{name}" in fired
+    parts = []
+    for k, name in enumerate(names):
+        z = robust_z(means[:, k])
+        r = ranges[name]
+        parts.append(Stream(labels_of(hours, r), r, score[:, k], flag[:, k], z, z >= Z_CUT))
     return _concat(parts)
 
 
@@ -274,16 +330,22 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
     clock = time.perf_counter()
     equipment = equipment_streams(machines, days, rng)
     per_s = machines * days * 144 / (time.perf_counter() - clock)
+    process = process_streams(10, rng)
+    breakages, inspections = quality_streams(12, 180, rng), inspection_streams(6, 720, rng)
     by_kind = {
         "equipment": figures(_concat(list(equipment.values()))),
-        "process": figures(process_streams(10, rng)),
-        "quality": figures(quality_streams(12, 180, rng)),
+        "process": figures(process),
+        "quality": figures(_concat([breakages, inspections])),
         "volume": figures(volume_streams(6, 365, rng)),
     }
     return {
         "bench": "anomaly",
         "kinds": by_kind,
         "equipment_by_injection": {k: figures(v) for k, v in equipment.items()},
+        "quality_by_source": {
+            "breakage_spikes": figures(breakages),
+            "inspection_drift": figures(inspections),
+        },
         "definitions": {
             "pr_auc": "sklearn average_precision_score over points",
             "range_recall": "Tatbul et al. 2018 existence reward (alpha=1)",
@@ -299,6 +361,9 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
             "process_hours": 720,
             "quality_groups": 12,
             "quality_days": 180,
+            "inspection_fields": 6,
+            "inspection_hours": 720,
+            "inspections_per_hour": 20,
             "volume_series": 6,
             "volume_days": 365,
             "equipment_readings_per_s": round(per_s),

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from ils.analytics.anomaly.finding import Finding
 from ils.analytics.anomaly.process import spc_findings
 from ils.analytics.anomaly.quality import spike_findings
+from ils.analytics.spc import imr_limits
 
 RUN = 9  # points of a same-side run (Nelson rule 2): the window tested with each new point
 RULES = frozenset({1, 2})
@@ -85,7 +86,9 @@ class LineWatch:
     open: _Open = field(default_factory=_Open)
     started: dict[tuple[str, str], float] = field(default_factory=dict)
     queued: dict[str, set[str]] = field(default_factory=dict)
-    series: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
+    series: dict[tuple[str, str], deque[tuple[float, bool]]] = field(default_factory=dict)
+    #: Each series' last point against its limits (None: not tested): the continuous score.
+    last_z: dict[tuple[str, str], float | None] = field(default_factory=dict)
     breakages: deque[tuple[dict[tuple[str, str], int], int]] = field(default_factory=deque)
 
     def feed(self, moves: Iterable[tuple[str, str, str, float]]) -> list[Period]:
@@ -166,18 +169,10 @@ class LineWatch:
         rules: frozenset[int],
         floor: float = 0.0,
     ) -> list[Finding]:
-        """Test a series' new point against its history (I-MR limits), then append it."""
         p = self.params
         history = self.series.setdefault((kind, subject), deque(maxlen=p.keep + RUN))
-        found: list[Finding] = []
-        recent = [*list(history)[-(RUN - 1) :], value]
-        baseline = list(history)[: -(RUN - 1)]
-        varies = len(set(baseline)) > 1 or floor > 0
-        if len(baseline) >= p.min_baseline and varies:
-            times = [-math.inf] * (len(recent) - 1) + [period.end]  # earlier points: tested before
-            hits = spc_findings(kind, subject, baseline, recent, times, rules, max(floor, 1e-12))
-            found = [f for f in hits if math.isfinite(f.detected_at)]
-        history.append(value)
+        found, z = chart(history, kind, subject, value, period.end, rules, floor, p.min_baseline)
+        self.last_z[(kind, subject)] = z
         return found
 
     # --- quality ------------------------------------------------------------------------------
@@ -191,12 +186,7 @@ class LineWatch:
         p = self.params
         out: list[Finding] = []
         if len(self.breakages) >= p.min_baseline and period.jobs > 0 and breakages:
-            jobs = sum(n for _, n in self.breakages)
-            seen: dict[tuple[str, str], int] = {}
-            for counts, _ in self.breakages:
-                for key, k in counts.items():
-                    seen[key] = seen.get(key, 0) + k
-            rates = {key: (seen.get(key, 0) + 1) / (jobs + 2) for key in breakages}
+            rates = breakage_rates(self.breakages, breakages)
             out.extend(spike_findings("breakage", breakages, period.jobs, rates, period.end))
         self.breakages.append((dict(breakages), period.jobs))
         while len(self.breakages) > p.keep:
@@ -220,6 +210,47 @@ class LineWatch:
                 extra = {"field": pointer, "inspections": len(values), "mean_error": mean}
                 out.append(_with_period(f, period, extra))
         return out
+
+
+def breakage_rates(
+    history: Iterable[tuple[Mapping[tuple[str, str], int], int]], keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], float]:
+    """Each key's rate over the baseline periods ``(counts, jobs)``: (k + 1) / (n + 2)."""
+    jobs, seen = 0, dict.fromkeys(keys, 0)
+    for counts, n in history:
+        jobs += n
+        for key in seen:
+            seen[key] += counts.get(key, 0)
+    return {key: (k + 1) / (jobs + 2) for key, k in seen.items()}
+
+
+def chart(
+    history: deque[tuple[float, bool]],
+    kind: str,
+    subject: str,
+    value: float,
+    at: float,
+    rules: frozenset[int],
+    floor: float = 0.0,
+    min_baseline: int = 12,
+) -> tuple[list[Finding], float | None]:
+    """Test a series' new point against its history (I-MR limits, Nelson ``rules``), then append
+    it to ``history`` (a bounded deque of (value, flagged): the rolling baseline, where flagged
+    points do not count, so an anomaly does not become the norm it is judged by). Returns the
+    findings of the new point and its z against the limits (None while the baseline is too short
+    or flat)."""
+    points = list(history)
+    recent = [*(v for v, _ in points[-(RUN - 1) :]), value]
+    baseline = [v for v, flagged in points[: -(RUN - 1)] if not flagged]
+    if len(baseline) < min_baseline or (len(set(baseline)) < 2 and floor <= 0):
+        history.append((value, False))
+        return [], None
+    times = [-math.inf] * (len(recent) - 1) + [at]  # the earlier points were tested before
+    hits = spc_findings(kind, subject, baseline, recent, times, rules, max(floor, 1e-12))
+    found = [f for f in hits if math.isfinite(f.detected_at)]
+    history.append((value, bool(found)))
+    limits = imr_limits(baseline).individuals
+    return found, (value - limits.centre) / max(limits.sigma, floor, 1e-12)
 
 
 def _with_period(f: Finding, period: Period, extra: Mapping[str, object]) -> Finding:
