@@ -244,6 +244,21 @@ async def _drain(
     return {"drain_s": round(time.perf_counter() - began, 2), "clients_behind": behind}
 
 
+async def _quiet(conn: Any, tenant_ids: list[str]) -> dict[str, Any]:
+    """After a phase, wait until the server has nothing left of it (requests the sender abandoned
+    may still commit): no log moved for a second, at most ``DRAIN_TIMEOUT_S``. So the next phase
+    starts on an idle server, and what committed late stays in this phase's window."""
+    began = time.perf_counter()
+    heads = await _log_heads(conn, tenant_ids)
+    while time.perf_counter() - began < DRAIN_TIMEOUT_S:
+        await asyncio.sleep(1.0)
+        now = await _log_heads(conn, tenant_ids)
+        if now == heads:
+            break
+        heads = now
+    return {"quiet_after_s": round(time.perf_counter() - began, 2)}
+
+
 async def _logs(conn: Any, start: dict[str, int]) -> dict[str, tuple[Any, Any]]:
     """Every tenant's log after the clients connected: (seqs, topics)."""
     logs = {}
@@ -284,10 +299,11 @@ async def _drive(
             try:
                 for phase in phases:
                     sent = await sender.run(phase)
+                    quiet = await _quiet(conn, tenant_ids)
                     heads = await _log_heads(conn, tenant_ids)
                     drained = await _drain(conn, viewers, clients.last, heads)
                     bounds.append(heads)
-                    streams.append({**sent, **drained})
+                    streams.append({**sent, **quiet, **drained})
             finally:
                 seen = await clients.stop()
             logs = await _logs(conn, start)
