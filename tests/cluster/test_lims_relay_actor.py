@@ -54,6 +54,20 @@ async def _until_sent(runtime: Runtime, lab_id: str, n: int, timeout_s: float = 
     raise AssertionError(f"only {await _sent(runtime, lab_id)} of {n} orders reached the LIMS")
 
 
+async def _lab_and_practice(runtime: Runtime, name: str) -> tuple[str, Principal]:
+    """A lab and a linked practice named after ``name``; the lab's id and the practice's admin."""
+    now = utc_now()
+    lab = await runtime.identity.create_tenant(
+        TenantKind.LAB, f"{name} lab", f"admin@{name}-lab.example", PASSWORD, now
+    )
+    made = await runtime.identity.create_tenant(
+        TenantKind.PRACTICE, f"{name} practice", f"admin@{name}-practice.example", PASSWORD, now
+    )
+    await runtime.identity.link(lab["tenant_id"], made["tenant_id"], now)
+    practice = Principal(made["admin_user_id"], made["tenant_id"], TenantKind.PRACTICE, Role.ADMIN)
+    return lab["tenant_id"], practice
+
+
 async def test_a_killed_relay_restarts_and_sends_nothing_twice(
     ray_cluster: None, cluster_settings: Settings, runtime: Runtime
 ) -> None:
@@ -62,15 +76,7 @@ async def test_a_killed_relay_restarts_and_sends_nothing_twice(
     from actors.relay import start_relay
 
     now = utc_now()
-    lab = await runtime.identity.create_tenant(
-        TenantKind.LAB, "Relay Lab", "admin@relay-lab.example", PASSWORD, now
-    )
-    made = await runtime.identity.create_tenant(
-        TenantKind.PRACTICE, "Relay Practice", "admin@relay-practice.example", PASSWORD, now
-    )
-    lab_id = lab["tenant_id"]
-    await runtime.identity.link(lab_id, made["tenant_id"], now)
-    practice = Principal(made["admin_user_id"], made["tenant_id"], TenantKind.PRACTICE, Role.ADMIN)
+    lab_id, practice = await _lab_and_practice(runtime, "relay")
     handle: Any = None
     async with simulated_lims(lab_id) as lims:
         await store_lims(runtime.db, cluster_settings, lab_id, lims.url, API_KEY, None, now)
@@ -100,15 +106,7 @@ async def test_the_api_application_keeps_one_relay_per_database_running(
 
     settings = cluster_settings.model_copy(update={"relay_with_api": True})
     now = utc_now()
-    lab = await runtime.identity.create_tenant(
-        TenantKind.LAB, "Api Relay Lab", "admin@api-relay-lab.example", PASSWORD, now
-    )
-    made = await runtime.identity.create_tenant(
-        TenantKind.PRACTICE, "Api Relay Practice", "admin@api-relay-practice.example", PASSWORD, now
-    )
-    lab_id = lab["tenant_id"]
-    await runtime.identity.link(lab_id, made["tenant_id"], now)
-    practice = Principal(made["admin_user_id"], made["tenant_id"], TenantKind.PRACTICE, Role.ADMIN)
+    lab_id, practice = await _lab_and_practice(runtime, "api-relay")
     async with simulated_lims(lab_id) as lims:
         await store_lims(runtime.db, settings, lab_id, lims.url, API_KEY, None, now)
         await asyncio.to_thread(deploy, settings, "127.0.0.1", http_port)
