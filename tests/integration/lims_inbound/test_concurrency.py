@@ -49,6 +49,35 @@ async def test_a_batch_replaying_an_earlier_request(
     assert (order["status"], order["station"]) == ("in_production", "edging")
 
 
+async def test_concurrent_webhooks_of_a_lab_apply_as_if_one_by_one(
+    client: httpx.AsyncClient, runtime: Runtime, world: World, lims: Lims
+) -> None:
+    """Concurrent requests share transactions (group commit); each still gets its own answer,
+    every event is applied once, the log stays dense, and the audit rows name every event."""
+    orders = [str((await place_order(client, world))["id"]) for _ in range(8)]
+    events = [lims.event(oid, "job.accepted") for oid in orders]  # one per job: any order is fine
+    unknown = lims.event("00000000-0000-4000-8000-000000000000", "job.accepted")
+    bodies: list[object] = [*events, unknown, {"events": [events[0], events[-1]]}]
+    responses = await asyncio.gather(*(lims.post(b) for b in bodies))
+    answers = [r.json() for r in responses]
+    assert [r.status_code for r in responses] == [200] * len(events) + [404, 200]
+    assert [a["result"] for a in answers[: len(events)]] == ["applied"] * len(events)
+    assert [r["result"] for r in answers[-1]["results"]] == ["duplicate", "duplicate"]
+    async with runtime.db.connection() as conn:
+        seqs = await conn.fetch(
+            "SELECT seq FROM events WHERE tenant_id = $1 ORDER BY seq", world.lab.tenant_id
+        )
+        audited = await conn.fetch(
+            "SELECT details FROM audit_log WHERE tenant_id = $1 AND action = 'lims.webhook'",
+            world.lab.tenant_id,
+        )
+        claimed = await conn.fetchval("SELECT count(*) FROM lims_webhook_events")
+    assert [r["seq"] for r in seqs] == list(range(1, len(seqs) + 1))
+    named = [e for row in audited for e, result in row["details"]["events"] if result == "applied"]
+    assert sorted(named) == sorted(e["id"] for e in events)
+    assert claimed == len(events)
+
+
 async def test_openapi_documents_the_routes(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/openapi.json")).json()["paths"]
     webhook = paths["/api/webhooks/lims/{lab_tenant_id}"]["post"]
