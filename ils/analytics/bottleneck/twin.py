@@ -67,6 +67,14 @@ class LineState:
         stations = {n: replace(st, staff=staff.get(n, st.staff)) for n, st in self.stations.items()}
         return replace(self, stations=stations)
 
+    def with_extra_machines(self, extra: Mapping[str, int]) -> LineState:
+        """The line with ``extra`` more machines run at some stations (machine hours)."""
+        stations = {
+            n: replace(st, machines=st.machines + extra.get(n, 0))
+            for n, st in self.stations.items()
+        }
+        return replace(self, stations=stations)
+
     def visit_shares(self) -> dict[str, float]:
         total = sum(r.share for r in self.routes)
         return {
