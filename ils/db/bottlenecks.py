@@ -1,5 +1,5 @@
-"""Sampled station state (station_samples) and each lab's constraint and recommendation
-(lab_bottlenecks)."""
+"""Sampled station state (station_samples, pruned to a retention window) and each lab's constraint
+and recommendation (lab_bottlenecks)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,11 @@ VALUES ($1, 0, '{}'::jsonb, $3, $2, $3)
 ON CONFLICT (lab_id) DO UPDATE SET recommendation = EXCLUDED.recommendation,
     recommended_at = EXCLUDED.recommended_at
 """
+#: Retention of station samples: a lab's samples older than a cutoff (the primary key's
+#: (lab_id, at) prefix finds them).
+DELETE_OLD_SAMPLES = """
+DELETE FROM station_samples WHERE lab_id = $1 AND at < $2
+"""
 SAMPLE_KEYS = ("station", "queue", "in_process", "capacity", "arrived", "service_mean_min")
 
 
@@ -59,6 +64,12 @@ async def insert_samples(
     if samples:
         columns = [[s[k] for s in samples] for k in SAMPLE_KEYS]
         await conn.execute(INSERT_SAMPLES, lab_id, at, *columns)
+
+
+async def prune_samples(conn: Conn, lab_id: str, before: datetime) -> int:
+    """Delete the lab's samples taken before ``before``; returns how many went."""
+    status = await conn.execute(DELETE_OLD_SAMPLES, lab_id, before)
+    return int(status.split()[-1])
 
 
 async def recent_samples(conn: Conn, lab_id: str, lookback_s: float) -> list[dict[str, Any]]:

@@ -57,6 +57,10 @@ RECOMMEND_EVERY = timedelta(minutes=5)
 #: Work bound of one recommendation: simulated events over every twin check.
 RECOMMEND_MAX_EVENTS = 600_000
 RECOMMEND_SEEDS, RECOMMEND_CANDIDATES = 3, 3
+#: Station samples are kept this long (the longest utilisation range is 7 days) and a lab's older
+#: samples are deleted at most once per ``PRUNE_EVERY`` of its samples' time.
+SAMPLE_RETENTION = timedelta(days=8)
+PRUNE_EVERY = timedelta(hours=1)
 #: range -> (span, bucket) of GET /api/lab/utilization.
 RANGES = {
     "last1h": (timedelta(hours=1), timedelta(minutes=5)),
@@ -182,6 +186,7 @@ class Bottlenecks:
         self.clock = clock
         self._cache: dict[str, tuple[datetime | None, str | None, dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._pruned: dict[str, datetime] = {}
 
     # -- the write path -------------------------------------------------------------------------
 
@@ -199,6 +204,10 @@ class Bottlenecks:
         body = detection_body(obs.detection)
         async with self.db.transaction() as conn:
             await bottleneck_db.insert_samples(conn, lab_id, obs.at, obs.samples)
+            last = self._pruned.get(lab_id)
+            if last is None or obs.at - last >= PRUNE_EVERY:
+                await bottleneck_db.prune_samples(conn, lab_id, obs.at - SAMPLE_RETENTION)
+                self._pruned[lab_id] = obs.at
             if not obs.changed:
                 return
             await tenants.lock_heads(conn, [lab_id])
