@@ -1,11 +1,12 @@
-"""Committed quality records of a lab over a period: breakages and judged inspections.
-
-Read by the process and quality detectors when a period of the lab's line closes.
+"""Committed lab activity for the process and quality detectors: a period's breakages and judged
+inspections (read when a period of the lab's line closes), and each station's latest movements
+(read to rebuild the line after a restart).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,25 @@ SELECT extract(epoch FROM occurred_at)::float8 AS at, verdict FROM lims_inspecti
 WHERE lab_id = $1 AND occurred_at >= $2 AND occurred_at < $3 AND verdict IS NOT NULL
 ORDER BY occurred_at, id
 """
+
+#: A station's latest $3 movements (by the station index), oldest first.
+SELECT_RECENT_MOVEMENTS = """
+SELECT station, job_id, status, extract(epoch FROM occurred_at)::float8 AS at FROM (
+    SELECT station, job_id, status, occurred_at, n FROM station_movements
+    WHERE lab_id = $1 AND station = $2 ORDER BY n DESC LIMIT $3
+) m ORDER BY n
+"""
+
+
+async def recent_movements(
+    conn: Conn, lab_id: str, stations: Sequence[str], limit: int
+) -> list[tuple[str, str, str, float]]:
+    """``(station, job, status, epoch s)`` of each station's latest ``limit`` movements."""
+    out: list[tuple[str, str, str, float]] = []
+    for station in stations:
+        rows = await conn.fetch(SELECT_RECENT_MOVEMENTS, lab_id, station, limit)
+        out += [(r["station"], r["job_id"], r["status"], float(r["at"])) for r in rows]
+    return out
 
 
 async def breakages(

@@ -32,7 +32,7 @@ import numpy as np
 from ils.analytics.anomaly.equipment import MachineState, observe_batch
 from ils.analytics.anomaly.finding import Finding
 from ils.analytics.anomaly.lab import LabAnomalyState, register_equipment
-from ils.analytics.anomaly.line import LineWatch, inspection_errors
+from ils.analytics.anomaly.line import RUN, LineWatch, Period, inspection_errors
 from ils.analytics.anomaly.validation import IntakeState, Verdict, check_readings
 from ils.analytics.failure.dataset import EquipmentEvent, build_dataset
 from ils.analytics.failure.features import MachineSeries, machine_features
@@ -41,6 +41,7 @@ from ils.analytics.failure.risk import failure_risk, risk_finding
 from ils.db import equipment as equipment_db
 from ils.db import lab_signals, telemetry
 from ils.db.database import Database
+from ils.domain.station import LINE
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ RISK_LOOKBACK = timedelta(days=telemetry.RAW_RETENTION_DAYS)
 REQUIRED = {"machines": 3, "failures": 3, "days": 14.0}
 TRAINING_SEED = 8
 _HOUR = 3600.0
+#: Movements read per station to rebuild the line (the latest; more than two days of a busy lab).
+LINE_REBUILD_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class LabAnomaly:
         self.risk_checked: dict[str, datetime] = {}
         self._intake_lock = asyncio.Lock()
         self.line = LineWatch()
+        self.line_until = -math.inf  # the latest movement the line was rebuilt from
         self._line_lock = asyncio.Lock()
 
     # --- streaming detectors -----------------------------------------------------------------
@@ -157,7 +161,26 @@ class LabAnomaly:
             state = register_equipment(state, m["id"], m["metrics"])
         self.state = state
         self._replay(recent)
+        await self._rebuild_line()
         self.loaded = True
+
+    async def _rebuild_line(self) -> None:
+        """The line's open period, queues and hourly history replayed from the stations' recent
+        movements (the findings of the replayed hours were raised before, or are stale)."""
+        line = LineWatch()
+        hours = line.params.keep + RUN + 1
+        async with self.db.connection() as conn:
+            stations = [str(s) for s in LINE]
+            moves = await lab_signals.recent_movements(
+                conn, self.lab_id, stations, LINE_REBUILD_LIMIT
+            )
+        if moves:
+            latest = max(at for *_, at in moves)
+            start = latest - hours * line.params.period_s
+            moves = [m for m in moves if m[3] >= start]
+        self.line = line
+        await self._close_periods(self.line.feed(moves))
+        self.line_until = max((at for *_, at in moves), default=-math.inf)
 
     def _replay(self, recent: Mapping[str, list[tuple[float, dict[str, float]]]]) -> None:
         machines = dict(self.state.machines)
@@ -242,21 +265,23 @@ class LabAnomaly:
         period of the line, its process and quality findings (breakages and inspections of the
         period read from PostgreSQL, committed)."""
         async with self._line_lock:
-            findings: list[Finding] = []
-            for period in self.line.feed(moves):
-                since, until = _at(period.start), _at(period.end)
-                async with self.db.connection() as conn:
-                    broken = await lab_signals.breakages(conn, self.lab_id, since, until)
-                    verdicts = await lab_signals.inspection_verdicts(
-                        conn, self.lab_id, since, until
-                    )
-                by_station: Counter[str] = Counter()
-                for (station, _), n in broken.items():
-                    by_station[station] += n
-                errors = [(at, f, e) for at, v in verdicts for f, e in inspection_errors(v)]
-                findings += self.line.process_findings(period, by_station)
-                findings += self.line.quality_findings(period, broken, errors)
-            return findings
+            fresh = [m for m in moves if m[3] > self.line_until]  # not in the rebuild already
+            return await self._close_periods(self.line.feed(fresh))
+
+    async def _close_periods(self, periods: Sequence[Period]) -> list[Finding]:
+        findings: list[Finding] = []
+        for period in periods:
+            since, until = _at(period.start), _at(period.end)
+            async with self.db.connection() as conn:
+                broken = await lab_signals.breakages(conn, self.lab_id, since, until)
+                verdicts = await lab_signals.inspection_verdicts(conn, self.lab_id, since, until)
+            by_station: Counter[str] = Counter()
+            for (station, _), n in broken.items():
+                by_station[station] += n
+            errors = [(at, f, e) for at, v in verdicts for f, e in inspection_errors(v)]
+            findings += self.line.process_findings(period, by_station)
+            findings += self.line.quality_findings(period, broken, errors)
+        return findings
 
     def machine_status(self) -> dict[str, dict[str, Any]]:
         return {

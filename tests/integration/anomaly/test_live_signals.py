@@ -19,10 +19,12 @@ import pytest
 
 from ils.api.app import create_app
 from ils.db import lims_inbound as lims_db
+from ils.db import stations as station_db
 from ils.domain.access import TenantKind
 from ils.domain.lims_event import Movement
 from ils.domain.station import Station
 from ils.runtime import Runtime
+from ils.services.anomaly_model import InProcessAnomaly, LabAnomaly
 from ils.services.forecast_model import InProcessForecaster
 from ils.services.ports import Gateways, RecordingPublisher
 from ils.settings import Settings
@@ -176,3 +178,39 @@ async def test_a_day_of_one_order_is_below_the_forecast_interval(
     await runtime.anomaly.after_movements(lab.tenant_id, moves)  # the same day: tested once
     assert len(published(runtime, "volume")) == 1
     assert isinstance(date.fromisoformat(evidence["day"]), date)
+
+
+async def test_a_rebuilt_lab_model_has_the_line_history_of_the_stored_movements(
+    runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    lab = await make_party(runtime, client, TenantKind.LAB, "Rebuilt Lab")
+    rng, t0 = np.random.default_rng(25), START.timestamp()
+    for h in range(22):
+        moves = movements(hour_of_moves(h, rng, {"edging": 8.0}, t0=t0))
+        rows = [
+            {
+                "station": str(m.station),
+                "job_id": m.job_id,
+                "status": m.status,
+                "sequence": m.sequence,
+                "occurred_at": m.occurred_at,
+            }
+            for m in moves
+        ]
+        async with runtime.db.transaction() as conn:
+            await station_db.insert_movements(conn, lab.tenant_id, rows)
+        await runtime.anomaly.after_movements(lab.tenant_id, moves)
+    live = await cast(InProcessAnomaly, runtime.anomaly.port).lab(lab.tenant_id)
+    rebuilt = LabAnomaly(runtime.db, lab.tenant_id)
+    await rebuilt.load()
+    key = ("process", "station:edging:cycle_time_min")
+    assert len(rebuilt.line.series[key]) == len(live.line.series[key]) == 21
+    assert np.allclose(
+        [v for v, _ in rebuilt.line.series[key]], [v for v, _ in live.line.series[key]]
+    )
+    assert rebuilt.line.period == live.line.period
+    # the hour in progress is not counted twice when its movements reach the rebuilt model
+    again = movements(hour_of_moves(21, np.random.default_rng(25), {"edging": 8.0}, t0=t0))
+    wire = [(str(m.station), m.job_id, m.status, m.occurred_at.timestamp()) for m in again]
+    assert await rebuilt.movements(wire) == []
+    assert rebuilt.line.open.done == live.line.open.done
