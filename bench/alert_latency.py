@@ -11,9 +11,10 @@ every ``--spike-every`` seconds. A screen connected to the real-time gateway (uv
 the lab's tenant room in-process, topic ``alerts``) records when each alert frame arrives. A
 spike's latency runs from the moment its batch is sent to the first alert frame about its machine
 that has seen it (``last_seen_at`` at or after the spike). The API runs in the same process over
-ASGI, with the in-process anomaly model.
+ASGI, with the in-process anomaly model, or (``--ray``) with the lab's ``AnomalyModel`` actor on a
+local Ray: each telemetry batch is then one actor call (check, COPY, detectors).
 
-Run: ``python -m bench.alert_latency [--quick]``. Prints one JSON object on the last line.
+Run: ``python -m bench.alert_latency [--quick] [--ray]``. Prints one JSON object on the last line.
 """
 
 from __future__ import annotations
@@ -63,12 +64,19 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def _stack(settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient, str]]:
+async def _stack(
+    settings: Settings, on_ray: bool
+) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient, str]]:
     db = await Database.connect(settings)
     bus = Bus.connect(settings)
     source = LogSource(db, bus)
     rooms = LocalRooms(source, source.remember)
-    runtime = Runtime(settings, db, bus, Gateways(publisher=RoomsPublisher(rooms), rooms=rooms))
+    gateways = Gateways(publisher=RoomsPublisher(rooms), rooms=rooms)
+    if on_ray:
+        from actors.anomaly import RayAnomaly
+
+        gateways = Gateways(publisher=gateways.publisher, rooms=rooms, anomaly=RayAnomaly(settings))
+    runtime = Runtime(settings, db, bus, gateways)
     port = _free_port()
     app = create_realtime_app(settings, runtime=runtime, path="/ws")
     config = uvicorn.Config(
@@ -164,12 +172,12 @@ async def _post(
 
 
 async def _measure(
-    settings: Settings, machines: int, rate: int, seconds: float, spike_every: float
+    settings: Settings, machines: int, rate: int, seconds: float, spike_every: float, on_ray: bool
 ) -> dict[str, Any]:
     per_machine = WARMUP + int(seconds * rate / machines) + 2
     streams = _streams(machines, per_machine, datetime.now(UTC) - timedelta(days=6))
     rng = np.random.default_rng(SEED)
-    async with _stack(settings) as (runtime, client, ws_url):
+    async with _stack(settings, on_ray) as (runtime, client, ws_url):
         lab = await _lab(runtime, client, machines)
         auth = {"Authorization": lab["Authorization"]}
         for k in range(0, WARMUP, 40):  # warm-up: not measured
@@ -304,20 +312,29 @@ def _figures(
 
 
 async def _run(
-    settings: Settings, machines: int, rate: int, seconds: float, spike_every: float
+    settings: Settings, machines: int, rate: int, seconds: float, spike_every: float, on_ray: bool
 ) -> dict[str, Any]:
     async with scratch_database(settings) as scratch:
-        return await _measure(scratch, machines, rate, seconds, spike_every)
+        return await _measure(scratch, machines, rate, seconds, spike_every, on_ray)
 
 
-def measure(quick: bool, machines: int = 20, rate: int = 1000) -> dict[str, Any]:
+def measure(
+    quick: bool, machines: int = 20, rate: int = 1000, on_ray: bool = False
+) -> dict[str, Any]:
     """The figures (used by ``bench.anomaly`` too)."""
     seconds, spike_every = (10.0, 0.5) if quick else (40.0, 0.5)
     settings, services = ensure_services(Settings())
+    if on_ray:
+        import ray
+
+        # a local Ray (free ports, never 6379) for the lab's AnomalyModel actor
+        ray.init(num_cpus=2, namespace="ils", include_dashboard=False, log_to_driver=False)
     try:
-        figures = asyncio.run(_run(settings, machines, rate, seconds, spike_every))
+        figures = asyncio.run(_run(settings, machines, rate, seconds, spike_every, on_ray))
     finally:
         services.stop()
+        if on_ray:
+            ray.shutdown()
     return {
         **figures,
         "goal": {"alert_latency_p99_ms": 1000},
@@ -329,7 +346,11 @@ def measure(quick: bool, machines: int = 20, rate: int = 1000) -> dict[str, Any]
             "spike_every_s": spike_every,
             "warmup_readings_per_machine": WARMUP,
             "server": "ILS API in-process over ASGI, real-time gateway under uvicorn on loopback, "
-            "in-process anomaly model (no Ray), one process",
+            + (
+                "the lab's AnomalyModel actor on a local Ray (one call per batch)"
+                if on_ray
+                else "in-process anomaly model (no Ray), one process"
+            ),
             "database": "scratch database on ILS_DATABASE_URL or the embedded PostgreSQL",
             "seed": SEED,
             "quick": quick,
@@ -342,8 +363,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="10 s instead of 40 s")
     parser.add_argument("--machines", type=int, default=20)
     parser.add_argument("--rate", type=int, default=1000, help="readings per second")
+    parser.add_argument(
+        "--ray", action="store_true", help="the anomaly model in its Ray actor (a local Ray)"
+    )
     args = parser.parse_args(argv)
-    print(json.dumps({"bench": "alert_latency", **measure(args.quick, args.machines, args.rate)}))
+    figures = measure(args.quick, args.machines, args.rate, args.ray)
+    print(json.dumps({"bench": "alert_latency", **figures}))
 
 
 if __name__ == "__main__":
