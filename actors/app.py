@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
 
+from actors.background import start_background
 from actors.gateways import gateways_factory
-from actors.relay import start_relay
 from ils.api.app import create_app
 from ils.api.realtime.app import create_realtime_app
 from ils.logging_setup import configure as configure_logging
@@ -31,8 +31,8 @@ def build_api(args: dict[str, Any] | None = None) -> Application:
 
     def builder() -> FastAPI:  # Serve recognises a builder only by inspect.isfunction
         configure_logging(settings.log_level)
-        if settings.relay_with_api:
-            start_relay(settings)  # found if it runs already: one per database, not per replica
+        if settings.background_with_api:
+            start_background(settings)  # found if it runs: one per database, not per replica
         return create_app(settings, gateways_factory)
 
     @serve.deployment(name="api", max_ongoing_requests=64, ray_actor_options={"num_cpus": 0})

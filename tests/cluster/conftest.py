@@ -65,7 +65,7 @@ async def cluster_settings(
             argon2_memory_kib=8 * 1024,
             db_pool_min=1,
             db_pool_max=4,
-            relay_with_api=False,  # the relay's own tests start it; others leave the outbox be
+            background_with_api=False,  # its own tests start it; others leave the outbox be
         )
     finally:
         await _drop(admin, name)

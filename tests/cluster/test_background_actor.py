@@ -1,5 +1,6 @@
-"""The ``LimsRelay`` actor on a real local Ray: killed mid-stream, it restarts and nothing is
-sent twice (the simulated LIMS on loopback counts every job it was given)."""
+"""The ``Background`` actor on a real local Ray: killed mid-stream, its relay restarts and nothing
+is sent twice (the simulated LIMS on loopback counts every job it was given); started by a plain
+deploy of the api app, it drains the outbox and keeps the lab's figures current."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ async def test_a_killed_relay_restarts_and_sends_nothing_twice(
 ) -> None:
     import ray
 
-    from actors.relay import start_relay
+    from actors.background import start_background
 
     now = utc_now()
     lab_id, practice = await _lab_and_practice(runtime, "relay")
@@ -81,7 +82,7 @@ async def test_a_killed_relay_restarts_and_sends_nothing_twice(
     async with simulated_lims(lab_id) as lims:
         await store_lims(runtime.db, cluster_settings, lab_id, lims.url, API_KEY, None, now)
         try:
-            handle = start_relay(cluster_settings)
+            handle = start_background(cluster_settings)
             first = await _place(runtime, practice, lab_id, 20)
             await _until_sent(runtime, lab_id, len(first))
             ray.kill(handle, no_restart=False)  # Ray restarts it and re-runs its loop
@@ -95,25 +96,42 @@ async def test_a_killed_relay_restarts_and_sends_nothing_twice(
     assert len({job.order_id for job in lims.simulator.model.jobs.values()}) == 40
 
 
-async def test_the_api_application_keeps_one_relay_per_database_running(
+async def test_the_api_application_keeps_the_background_work_of_its_database_running(
     ray_cluster: None, http_port: int, cluster_settings: Settings, runtime: Runtime
 ) -> None:
-    """A plain deploy of the api app (no ``ils up``) drains the outbox: orders reach the LIMS."""
+    """A plain deploy of the api app (no ``ils up``): orders reach the LIMS, figures keep up."""
     import ray
 
+    from actors.background import NAMESPACE, background_name, stop_background
     from actors.deploy import deploy
-    from actors.relay import NAMESPACE, relay_name, stop_relay
 
-    settings = cluster_settings.model_copy(update={"relay_with_api": True})
+    update = {"background_with_api": True, "upkeep_every_s": 0.5}
+    settings = cluster_settings.model_copy(update=update)
     now = utc_now()
     lab_id, practice = await _lab_and_practice(runtime, "api-relay")
     async with simulated_lims(lab_id) as lims:
         await store_lims(runtime.db, settings, lab_id, lims.url, API_KEY, None, now)
         await asyncio.to_thread(deploy, settings, "127.0.0.1", http_port)
-        handle = ray.get_actor(relay_name(settings), namespace=NAMESPACE)
+        handle = ray.get_actor(background_name(settings), namespace=NAMESPACE)
         try:
             placed = await _place(runtime, practice, lab_id, 5)
             await _until_sent(runtime, lab_id, len(placed))
+            await _until_figures_current(runtime, lab_id)
         finally:
-            await asyncio.to_thread(stop_relay, handle)
+            await asyncio.to_thread(stop_background, handle)
         assert lims.simulator.stats()["jobs_accepted"] == 5
+
+
+async def _until_figures_current(runtime: Runtime, lab_id: str, timeout_s: float = 30) -> None:
+    """The upkeep brings the lab's figures to its log head with no metrics read asking for it."""
+    query = (
+        "SELECT h.last_seq, f.seq FROM tenant_heads h"
+        " LEFT JOIN lab_figure_heads f ON f.lab_id = h.tenant_id WHERE h.tenant_id = $1"
+    )
+    for _ in range(int(timeout_s / 0.25)):
+        async with runtime.db.connection() as conn:
+            head, seq = await conn.fetchrow(query, lab_id)
+        if seq is not None and seq >= head:
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"figures at {seq}, the lab's log at {head}")
