@@ -443,10 +443,17 @@ async def _stations(settings: Settings, lab_id: str) -> tuple[list[Any], list[An
     from ils.domain.station import LINE
     from ils.services.stations import load_station
 
-    live = await RayStations(settings).read(lab_id)
+    # Webhooks hand movements to the station actors after their commit (batched for a moment), so
+    # the live view may trail the database briefly: compare once it has settled (bounded).
+    stations = RayStations(settings)
     db = await Database.connect(settings, min_size=1, max_size=1)
     try:
-        rebuilt = [(await load_station(db, lab_id, s)).snapshot() for s in LINE]
+        for _ in range(40):
+            live = await stations.read(lab_id)
+            rebuilt = [(await load_station(db, lab_id, s)).snapshot() for s in LINE]
+            if live == rebuilt:
+                break
+            await asyncio.sleep(0.25)
     finally:
         await db.close()
     return live, rebuilt
