@@ -29,7 +29,7 @@ from ils.db.database import Database
 #: Sample the stations at most this often (LIMS time) while jobs move.
 SAMPLE_EVERY = timedelta(seconds=30)
 #: Detection window and the look-back before it (minutes; as in bench/bottleneck.py).
-WINDOW_MIN, LOOKBACK_MIN = 15.0, 60.0
+WINDOW_MIN, LOOKBACK_MIN = 15.0, 225.0
 #: Arrival rates are measured over this much of the recent samples (minutes).
 RATE_WINDOW_MIN = 60.0
 NO_CAPACITY = "no staffed station: set staff with PUT /api/lab/stations/{station}"
@@ -110,7 +110,9 @@ class LabBottleneck:
     lab_id: str
     stations: StationReader
     model: BottleneckModel = field(
-        default_factory=lambda: BottleneckModel(WINDOW_MIN, LOOKBACK_MIN, keep_min=120.0)
+        default_factory=lambda: BottleneckModel(
+            WINDOW_MIN, LOOKBACK_MIN, keep_min=WINDOW_MIN + LOOKBACK_MIN
+        )
     )
     arrived: dict[str, int] = field(default_factory=dict)
     latest: datetime | None = None

@@ -8,16 +8,21 @@ and the new bottleneck overlap the bottleneck is *shifting*. Over a window each 
 sole and a shifting share; the largest total share is the constraint.
 
 When the snapshots carry arrival counts and rolling service times, the decision is made by the
-backlog load instead (a utilisation + queue-growth measure): the work that reached each station in
-the window - the jobs already waiting when it began plus the arrivals - in minutes of service,
-over the staffed minutes of the window. Arrival counts are shrunk toward the station's rate over
-the longer look-back (a gamma-Poisson prior worth ``prior_jobs`` jobs). Saturation only shows
-once a queue has built up; the backlog load sees a capacity cut or a slower machine at once, which
-is what lets a new constraint be named within minutes (bench/bottleneck.py measures both).
+offered load instead (a utilisation + queue-growth measure): each station's arrival rate x mean
+service time over its staffed servers, plus the work already waiting spread over the window.
+Stations that did not change keep precise long-run figures; a station whose arrivals changed is
+measured since the change: its rate comes from the latest stretch of the look-back whose count
+differs from the rest by a Poisson likelihood-ratio test (a single change point, the most
+significant of ``CHANGE_WINDOWS``, 2 log LR above ``CHANGE_LR``); its mean service time is busy
+server-minutes per departure over the look-back (the rolling mean of the snapshots when too few
+jobs left). A capacity cut, a slower machine (busy time per departure grows, jobs pile up) or a
+new product mix (the arrival rate jumps) show in minutes, while noise in one short window does
+not (bench/bottleneck.py measures it; bench/bottleneck_reference.py the same loads with the
+change times known).
 
 Confidence: for the active-period decision, a moving-block bootstrap of the momentary labels; for
-the backlog load, a Poisson resample of the arrival counts; in both, the share of resamples that
-name the same station. Both methods' figures go into the evidence.
+the offered load, a Poisson resample of the arrival counts behind each station's rate; in both,
+the share of resamples that name the same station. Both methods' figures go into the evidence.
 """
 
 from __future__ import annotations
@@ -115,58 +120,99 @@ def active_periods(trace: StationTrace, score_from: float | None = None) -> Acti
     return ActivePeriods(momentary, shifting, sole, shift)
 
 
+#: Candidate change points, minutes before now, and the 2 log likelihood-ratio a change must pass.
+CHANGE_WINDOWS = (5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0)
+CHANGE_LR = 8.0
+
+
 @dataclass(frozen=True)
 class _Backlog:
-    """The counts behind the backlog load of one scoring window."""
+    """The counts behind the offered load: per station the arrivals and minutes of the stretch
+    its rate is measured over, the mean service time, the jobs waiting now and the servers."""
 
     arrivals: np.ndarray
-    waiting: np.ndarray
-    long_rate: np.ndarray
+    minutes: np.ndarray
     mean: np.ndarray
+    waiting: np.ndarray
     capacity: np.ndarray
     span: float
 
-    def load(self, arrivals: np.ndarray, prior_jobs: float) -> np.ndarray:
-        rate = (arrivals + prior_jobs) / (self.span + prior_jobs / np.maximum(self.long_rate, 1e-9))
-        work = (rate * self.span + self.waiting) * self.mean
+    def load(self, arrivals: np.ndarray) -> np.ndarray:
+        rate = (arrivals + 0.5) / self.minutes
+        work = rate * self.mean + self.waiting * self.mean / self.span
         cap = self.capacity
-        return np.where(
-            cap > 0, work / (np.maximum(cap, 1) * self.span), np.where(work > 0, np.inf, 0.0)
+        return np.where(cap > 0, work / np.maximum(cap, 1), np.where(work > 0, np.inf, 0.0))
+
+
+def _poisson_ll(count: np.ndarray, rate: np.ndarray, minutes: np.ndarray | float) -> np.ndarray:
+    logs = np.where(count > 0, count * np.log(np.maximum(rate, 1e-12)), 0.0)
+    return np.asarray(logs - rate * minutes)
+
+
+def changed_rate_since(arrived: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Per station: the index of the sample its arrival rate is measured from (0: no change)."""
+    total_t = float(times[-1] - times[0])
+    total = (arrived[-1] - arrived[0]).astype(float)
+    start = np.zeros(arrived.shape[1], dtype=int)
+    best = np.full(arrived.shape[1], CHANGE_LR)
+    for w in CHANGE_WINDOWS:
+        if w > total_t - 5.0:
+            break
+        a = int(np.searchsorted(times, times[-1] - w - 1e-9))
+        recent_t = float(times[-1] - times[a])
+        if recent_t <= 0.0 or recent_t >= total_t:
+            continue
+        recent = (arrived[-1] - arrived[a]).astype(float)
+        older, older_t = total - recent, total_t - recent_t
+        lr = 2.0 * (
+            _poisson_ll(recent, recent / recent_t, recent_t)
+            + _poisson_ll(older, older / older_t, older_t)
+            - _poisson_ll(total, total / total_t, total_t)
         )
+        better = lr > best
+        start = np.where(better, a, start)
+        best = np.where(better, lr, best)
+    return start
 
 
 def _backlog(trace: StationTrace, score_from: float) -> _Backlog | None:
     if trace.arrived is None or trace.service_mean is None or len(trace) < 2:
         return None
-    w = trace.window(score_from, float(trace.times[-1]))
-    if len(w) < 2 or w.arrived is None or w.service_mean is None:
+    times, arrived = trace.times, trace.arrived
+    span = float(times[-1] - score_from)
+    if span <= 0.0 or float(times[-1] - times[0]) <= 0.0:
         return None
-    long_span = float(trace.times[-1] - trace.times[0])
+    start = changed_rate_since(arrived, times)
+    cols = np.arange(arrived.shape[1])
+    counts = (arrived[-1] - arrived[start, cols]).astype(float)
+    minutes = np.maximum(times[-1] - times[start], 1e-9)
+    jobs = (trace.queue + trace.busy).astype(float)
+    departed = (arrived[-1] - arrived[0]) - (jobs[-1] - jobs[0])
+    busy_minutes = (trace.busy[:-1] * np.diff(times)[:, None]).sum(axis=0)
+    rolling = trace.service_mean[-1]
+    mean = np.where(departed >= 5, busy_minutes / np.maximum(departed, 1), rolling)
     return _Backlog(
-        arrivals=(w.arrived[-1] - w.arrived[0]).astype(float),
-        waiting=w.queue[0].astype(float),
-        long_rate=(trace.arrived[-1] - trace.arrived[0]) / long_span,
-        mean=w.service_mean[-1],
-        capacity=w.capacity[-1],
-        span=float(w.times[-1] - w.times[0]),
+        arrivals=counts,
+        minutes=minutes,
+        mean=mean,
+        waiting=trace.queue[-1].astype(float),
+        capacity=trace.capacity[-1],
+        span=span,
     )
 
 
-def backlog_load(
-    trace: StationTrace, score_from: float, prior_jobs: float = 10.0
-) -> np.ndarray | None:
-    """Per station: (jobs waiting at ``score_from`` + arrivals since, shrunk toward the rate over
-    the whole trace) x rolling service mean / (servers x window). None without the counts."""
+def backlog_load(trace: StationTrace, score_from: float) -> np.ndarray | None:
+    """Per station: offered load (arrival rate since its last change x mean service time, plus
+    the jobs waiting now spread from ``score_from``) over the staffed servers. None without the
+    counts."""
     counts = _backlog(trace, score_from)
-    return None if counts is None else counts.load(counts.arrivals, prior_jobs)
+    return None if counts is None else counts.load(counts.arrivals)
 
 
-def _poisson_confidence(
-    counts: _Backlog, top: int, rng: np.random.Generator, draws: int, prior_jobs: float
-) -> float:
-    """Share of Poisson resamples of the window's arrival counts that keep the same top station."""
+def _poisson_confidence(counts: _Backlog, top: int, rng: np.random.Generator, draws: int) -> float:
+    """Share of Poisson resamples of the arrival counts that keep the same top station."""
     resampled = rng.poisson(counts.arrivals, size=(draws, len(counts.arrivals)))
-    loads = counts.load(resampled.astype(float), prior_jobs)
+    loads = counts.load(resampled.astype(float))
     return float(np.mean(loads.argmax(axis=1) == top))
 
 
@@ -193,11 +239,11 @@ def detect(
     rng: np.random.Generator,
     draws: int = 200,
     score_from: float | None = None,
-    prior_jobs: float = 10.0,
 ) -> Detection:
     """The constraint over the trace from ``score_from`` (default: the whole trace), with
     confidence and evidence. Samples before ``score_from`` serve as look-back: active periods
-    that began earlier count at their full length, and arrival rates are shrunk toward them."""
+    that began earlier count at their full length, and arrival rates and service times of
+    stations that did not change are measured over all of it."""
     at = float(trace.times[-1]) if len(trace) else 0.0
     if len(trace) < 2:
         return Detection(None, at, 0.0, evidence={"reason": "too few samples"})
@@ -214,10 +260,15 @@ def detect(
         "active_period_top": trace.stations[int(total.argmax())] if total.max() > 0 else None,
     }
     if counts is not None:
-        load = counts.load(counts.arrivals, prior_jobs)
+        load = counts.load(counts.arrivals)
         top = int(load.argmax())
-        confidence = _poisson_confidence(counts, top, rng, draws, prior_jobs)
-        evidence |= {"method": "backlog_load", "backlog_load": _shares(load, trace.stations)}
+        confidence = _poisson_confidence(counts, top, rng, draws)
+        evidence |= {
+            "method": "backlog_load",
+            "backlog_load": _shares(load, trace.stations),
+            "rate_over_min": _shares(counts.minutes, trace.stations),
+            "service_mean_min": _shares(counts.mean, trace.stations),
+        }
     elif total.max() > 0.0:
         top = int(total.argmax())
         confidence = float(np.mean(_bootstrap(periods.momentary, len(total), rng, draws) == top))
@@ -237,7 +288,7 @@ def detect_over_time(
     rng: np.random.Generator,
     start: float | None = None,
     draws: int = 50,
-    lookback: float = 60.0,
+    lookback: float = 225.0,
 ) -> list[Detection]:
     """Sliding-window detection every ``step`` minutes, each with ``lookback`` minutes of
     history before its window (see ``detect``). ``since`` marks when the current

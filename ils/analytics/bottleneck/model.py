@@ -18,7 +18,7 @@ from ils.analytics.bottleneck.utilization import UtilizationSeries, utilization_
 
 class BottleneckModel:
     def __init__(
-        self, window_min: float = 15.0, lookback_min: float = 60.0, keep_min: float = 24 * 60.0
+        self, window_min: float = 15.0, lookback_min: float = 225.0, keep_min: float = 24 * 60.0
     ) -> None:
         self.window_min, self.lookback_min, self.keep_min = window_min, lookback_min, keep_min
         self.snapshots: deque[StationSnapshot] = deque()

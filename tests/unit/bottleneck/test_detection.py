@@ -83,21 +83,43 @@ def test_snapshots_align_and_carry_the_last_state_forward() -> None:
     assert trace.saturated().tolist() == [[True, False], [True, True]]
 
 
-def test_backlog_load_names_a_capacity_cut_before_any_queue_builds() -> None:
-    # Ten minutes after surfacing lost half its staff: no station has a queue yet, edging is
-    # often full (long active periods) but only surfacing receives more work than it can serve.
+def test_offered_load_names_a_capacity_cut_before_much_of_a_queue_builds() -> None:
+    # Surfacing (8-minute jobs, 3 every 4 minutes) lost half its 8 servers at minute 20: ten
+    # minutes on only 2 jobs wait and edging is 75% busy, but only surfacing receives more work
+    # than it can now serve.
     n = 31
     times = np.arange(n, dtype=float)
-    queue = np.zeros((n, 3), dtype=np.int64)
-    busy = np.tile(np.array([1, 4, 4]), (n, 1)).astype(np.int64)
-    cap = np.tile(np.array([3, 4, 4]), (n, 1)).astype(np.int64)
-    arrived = np.outer(times, np.array([1.0, 0.7, 0.6])).astype(np.int64)
+    cut = times >= 20
+    surf_queue = np.where(cut, np.floor(0.25 * (times - 20)), 0).astype(np.int64)
+    queue = np.stack([np.zeros(n), surf_queue, np.zeros(n)], 1).astype(np.int64)
+    busy = np.stack([np.ones(n), np.where(cut, 4, 6), np.full(n, 3)], 1).astype(np.int64)
+    cap = np.stack([np.full(n, 3), np.where(cut, 4, 8), np.full(n, 4)], 1).astype(np.int64)
+    arrived = np.floor(np.outer(times, np.array([1.0, 0.75, 0.6]))).astype(np.int64)
     mean = np.tile(np.array([1.0, 8.0, 5.0]), (n, 1))
     trace = StationTrace(times, STATIONS, queue, busy, cap, arrived, mean)
-    found = detect(trace, np.random.default_rng(0), score_from=20.0)
+    found = detect(trace, np.random.default_rng(0), score_from=15.0)
     assert found.station == "surfacing"
     assert found.evidence["method"] == "backlog_load"
-    assert (
-        found.evidence["backlog_load"]["surfacing"] > 1.0 > found.evidence["backlog_load"]["edging"]
-    )
+    loads = found.evidence["backlog_load"]
+    assert loads["surfacing"] > 1.0 > loads["edging"]
     assert found.confidence > 0.8
+
+
+def test_a_jump_in_arrivals_is_measured_from_the_change() -> None:
+    # Edging's arrivals double at minute 150 of 180 (a new product mix): the rate since the
+    # change counts, not the long-run average, so edging overtakes surfacing.
+    n = 181
+    times = np.arange(n, dtype=float)
+    edging_arrivals = np.where(times < 150, 0.4 * times, 60 + 0.9 * (times - 150))
+    arrived = np.floor(np.stack([times, 0.7 * times, edging_arrivals], 1)).astype(np.int64)
+    queue = np.zeros((n, 3), dtype=np.int64)
+    busy = np.tile(np.array([1, 5, 2]), (n, 1)).astype(np.int64)
+    cap = np.tile(np.array([3, 7, 3]), (n, 1)).astype(np.int64)
+    mean = np.tile(np.array([1.0, 8.0, 3.0]), (n, 1))
+    trace = StationTrace(times, STATIONS, queue, busy, cap, arrived, mean)
+    found = detect(trace, np.random.default_rng(0), score_from=165.0)
+    assert found.station == "edging"
+    assert found.evidence["rate_over_min"]["edging"] <= 30.0
+    assert found.evidence["rate_over_min"]["surfacing"] == 180.0
+    steady = detect(trace.window(0.0, 140.0), np.random.default_rng(0), score_from=125.0)
+    assert steady.station == "surfacing"
