@@ -101,7 +101,8 @@ async def test_a_lab_with_a_closed_breaker_gets_several_orders_at_once_within_th
 
     async with simulated_lims(world.lab.tenant_id) as lims:
         await configure(client, world.lab.auth, lims.url)
-        relay = fast_relay(runtime, policy={"concurrency": 4}, client_factory=Counting)
+        policy = {"concurrency": 4, "drain_wait_s": 60.0}  # wait for the whole batch, however slow
+        relay = fast_relay(runtime, policy=policy, client_factory=Counting)
         report = await relay.drain_once()
         await relay.close()
         assert lims.simulator.stats()["jobs_accepted"] == 12
