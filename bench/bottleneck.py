@@ -15,8 +15,8 @@ Scenarios (each planted at minute 60 of a run that starts from a loaded line):
   changes to 10% stock and surfacing (108%) becomes the constraint.
 
 Station snapshots every 30 s carry queue, busy, capacity, cumulative arrivals and the mean of the
-last 10 service times, as a station actor would. Detection: sliding 15-minute window with 60
-minutes of look-back, evaluated every minute; a plant is detected within 15
+last 10 service times, as a station actor would. Detection: sliding 15-minute window with LOOKBACK
+(225) minutes of look-back, evaluated every minute; a plant is detected within 15
 minutes when the detector names the planted station within 15 minutes of the plant; the top-1
 rate is the share of evaluations from plant + 15 min to the next change naming the truth. The
 headline rates pool the planted events only (not the shifting scenario's opening constraint).
@@ -96,7 +96,7 @@ CHECK_CANDIDATES, CHECK_SEEDS = 5, 4
 #: Overtime budgets of the "overtime_N" lever sets: up to N people working an extra shift
 #: (SHIFT_HOURS staff-hours each) and machines run for an extra shift (SHIFT_HOURS machine-hours).
 OVERTIME_PEOPLE, EXTRA_MACHINES = (2, 4, 6), 1
-WINDOW, STEP, LIMIT = 15.0, 1.0, 15.0
+WINDOW, STEP, LIMIT, LOOKBACK = 15.0, 1.0, 15.0, 225.0
 
 
 def routes(stock: float = 0.3, ar: float = 0.5, tint: float = 0.1) -> tuple[Route, ...]:
@@ -186,7 +186,8 @@ def scenarios() -> list[Scenario]:
 def detection_run(sc: Scenario, seed: int) -> list[dict[str, Any]]:
     spec = RunSpec(sc.horizon, sample_every=0.5, changes=sc.changes)
     trace = simulate(sc.start, spec, seed).trace
-    series = detect_over_time(trace, WINDOW, STEP, np.random.default_rng(seed), start=PLANT)
+    rng = np.random.default_rng(seed)
+    series = detect_over_time(trace, WINDOW, STEP, rng, start=PLANT, lookback=LOOKBACK)
     out = []
     for i, (at, truth) in enumerate(sc.truth):
         end = sc.truth[i + 1][0] if i + 1 < len(sc.truth) else sc.horizon + 1
@@ -390,6 +391,7 @@ def main(argv: list[str] | None = None) -> None:
         "seed": args.seed,
         "arrival_rate_per_min": 1.0,
         "window_min": WINDOW,
+        "lookback_min": LOOKBACK,
         "sample_every_min": 0.5,
         "shift_min": 480,
         "baseline": "misallocated: 4 of 11 surfacing staff moved to mounting (2), tinting and "
