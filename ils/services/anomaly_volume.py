@@ -104,7 +104,7 @@ class ForecastingDemand:
     async def forecast_of(self, lab_id: str, day: date) -> tuple[ForecastDay, str] | None:
         try:
             # the served model, as GET /api/ai/demand-forecast answers from it (never waits a fit)
-            served, _, _ = await self.forecasting._served(lab_id, reselect=False)
+            served = await self.forecasting.served_model(lab_id)
         except NoDemandHistory:
             return None
         fit = served.fitted.fit

@@ -209,6 +209,11 @@ class Forecasting:
         served, _, _ = await self._served(principal.tenant_id, reselect)
         return served
 
+    async def served_model(self, lab_id: str) -> ServedModel:
+        """The lab's served model, for other services (raises NoDemandHistory); never waits."""
+        served, _, _ = await self._served(lab_id, reselect=False)
+        return served
+
     async def _served(
         self, lab_id: str, reselect: bool
     ) -> tuple[ServedModel, LabHistory, FitRequest]:
