@@ -84,9 +84,11 @@ def run(sc: Scenario, seed: int) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--reps", type=int, default=25)
+    parser.add_argument("--reps", type=int, help="replications per scenario (25; quick 5)")
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--quick", action="store_true", help="5 replications per scenario")
     args = parser.parse_args(argv)
+    args.reps = args.reps or (5 if args.quick else 25)
     started = time.perf_counter()
     result: dict[str, Any] = {"bench": "bottleneck_reference", "scenarios": {}}
     detected: list[bool] = []
