@@ -55,7 +55,7 @@ from ils.errors import (
     ValidationFailed,
 )
 from ils.lims.signature import DEFAULT_TOLERANCE_S, BadSignature, StaleSignature, verify
-from ils.services import webhook_secrets
+from ils.services import quality, webhook_secrets
 from ils.services.group_commit import Committed, GroupCommit
 from ils.services.instruments import EVENTS_INGESTED, Meter, NullMeter
 from ils.services.orders import order_summary
@@ -364,6 +364,10 @@ class LimsInbound:
         await lims_inbound.update_positions(conn, [work.orders[o] for o in sorted(work.changed)])
         await lims_inbound.insert_breakages(conn, work.lab_id, work.breakages)
         await lims_inbound.insert_inspections(conn, work.lab_id, work.inspections)
+        # An inspection failing ILS's own Z80.1 verdict: a QA failure, the job sent back (never on).
+        work.new_events += await quality.record_lims_inspections(
+            conn, work.lab_id, work.inspections, work.now
+        )
         await _insert_movements(conn, work.lab_id, work.movements)
         # The tenants' heads are locked last: they serialise every writer of the lab's log.
         practices = {work.orders[o]["practice_id"] for o in work.changed | work.recorded}

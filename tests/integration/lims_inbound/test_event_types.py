@@ -122,3 +122,20 @@ async def test_events_reach_both_logs_after_commit(
         assert kinds == ["order.created", "order.status_changed", "order.station_changed"]
     other = await client.get(f"/api/orders/{oid}/timeline", headers=world.other_practice.auth)
     assert other.status_code == 404
+
+
+async def test_a_lims_pass_that_fails_z80_1_records_a_qa_failure_and_sends_the_job_back(
+    client: httpx.AsyncClient, runtime: Runtime, world: World, lims: Lims
+) -> None:
+    oid = str((await place_order(client, world))["id"])
+    await _send(lims, oid, "job.station_changed", station="final_inspection", status="queued")
+    off = {**MEASURED_OK, "od": {**MEASURED_OK["od"], "sphere": -1.75}}  # 0.50 D from -2.25
+    body = {"station": "final_inspection", "measured": off, "pass": True}
+    await _send(lims, oid, "job.inspection", **body)
+    assert (await _where(client, world, oid))[0] == "in_production"  # back, never forward
+    failures = (await client.get("/api/qc/failures", headers=world.lab.auth)).json()["items"]
+    (failure,) = [f for f in failures if f["order_id"] == oid]
+    assert "/od/sphere" in str(failure)
+    async with runtime.db.connection() as conn:
+        (inspection,) = await lims_inbound.inspections_of(conn, world.lab.tenant_id, oid)
+    assert (inspection["lims_pass"], inspection["ils_pass"]) == (True, False)
