@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ils.api import problems
 from ils.api.routes import (
@@ -50,6 +52,53 @@ SECURITY_HEADERS = {
 }
 #: Sent only when ILS itself serves TLS (Settings.tls_certfile / tls_keyfile).
 HSTS = "max-age=31536000; includeSubDomains"
+
+
+class Edge:
+    """The edge of every HTTP request, as plain ASGI (no extra task, unlike BaseHTTPMiddleware).
+
+    Binds the request id (``X-Request-ID``, the client's when sane) for the request's logs and
+    returns it; refuses a declared body over ``max_body_bytes`` before the app reads it (the
+    webhook route enforces and audits its own limit); adds the security headers (and HSTS when
+    ILS serves TLS) to every response.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.defaults = dict(SECURITY_HEADERS)
+        if settings.tls_certfile and settings.tls_keyfile:
+            self.defaults["Strict-Transport-Security"] = HSTS
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        rid = accept_request_id(headers.get(REQUEST_ID_HEADER))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                out = MutableHeaders(scope=message)
+                out[REQUEST_ID_HEADER] = rid
+                for name, value in self.defaults.items():
+                    out.setdefault(name, value)
+            await send(message)
+
+        if self._too_large(scope["path"], headers.get("content-length")):
+            limit = self.settings.max_body_bytes
+            error = PayloadTooLarge(f"the body must be at most {limit} bytes")
+            response = problems.problem_response(error.problem(scope["path"]))
+            await response(scope, receive, send_with_headers)
+            return
+        with request_scope(rid):
+            await self.app(scope, receive, send_with_headers)
+
+    def _too_large(self, path: str, length: str | None) -> bool:
+        if length is None or path.startswith("/api/webhooks/"):
+            return False  # the webhook route enforces the limit and audits the refusal
+        return not length.isdigit() or int(length) > self.settings.max_body_bytes
 
 
 def create_app(
@@ -106,25 +155,5 @@ def create_app(
     ):
         app.include_router(module.router)
 
-    @app.middleware("http")
-    async def edge(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = accept_request_id(request.headers.get(REQUEST_ID_HEADER))
-        length = request.headers.get("content-length")
-        if request.url.path.startswith("/api/webhooks/"):
-            length = None  # the webhook route enforces the limit and audits the refusal
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            error = PayloadTooLarge(f"the body must be at most {settings.max_body_bytes} bytes")
-            response: Response = problems.problem_response(error.problem(request.url.path))
-        else:
-            with request_scope(rid):
-                response = await call_next(request)
-        response.headers[REQUEST_ID_HEADER] = rid
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if settings.tls_certfile and settings.tls_keyfile:
-            response.headers.setdefault("Strict-Transport-Security", HSTS)
-        return response
-
+    app.add_middleware(Edge, settings=settings)
     return app

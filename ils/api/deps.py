@@ -11,7 +11,7 @@ from ils.errors import DependencyUnavailable, Unauthenticated
 from ils.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:  # async: no thread-pool hop per request
     runtime: Runtime | None = getattr(request.app.state, "runtime", None)
     if runtime is None:
         raise DependencyUnavailable("ILS is starting")
