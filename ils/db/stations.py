@@ -21,6 +21,16 @@ WHERE lab_id = $1 AND station = $2
                       WHERE lab_id = $1 AND station = $2) - make_interval(secs => $3)
 ORDER BY n
 """
+#: The newest movement's number of a station (0 when it has none).
+SELECT_LAST_MOVEMENT = """
+SELECT coalesce(max(n), 0) FROM station_movements WHERE lab_id = $1 AND station = $2
+"""
+#: A station's movements numbered after ``$3``, in number order.
+SELECT_MOVEMENTS_AFTER = """
+SELECT n, station, job_id, status, sequence, occurred_at FROM station_movements
+WHERE lab_id = $1 AND station = $2 AND n > $3
+ORDER BY n
+"""
 UPSERT_RESOURCES = """
 INSERT INTO station_resources (lab_id, station, staff, machines, cross_trained, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -49,6 +59,16 @@ async def movements(
     conn: Conn, lab_id: str, station: str, lookback_s: float
 ) -> list[dict[str, Any]]:
     return [dict(r) for r in await conn.fetch(SELECT_MOVEMENTS, lab_id, station, lookback_s)]
+
+
+async def last_movement(conn: Conn, lab_id: str, station: str) -> int:
+    return int(await conn.fetchval(SELECT_LAST_MOVEMENT, lab_id, station))
+
+
+async def movements_after(
+    conn: Conn, lab_id: str, station: str, after: int
+) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(SELECT_MOVEMENTS_AFTER, lab_id, station, after)]
 
 
 async def upsert_resources(

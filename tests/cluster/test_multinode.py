@@ -480,11 +480,17 @@ async def _scenario(
         nodes.kill_worker_raylet()
         await asyncio.to_thread(_wait_dead, nodes.worker_id)  # its actors then restart elsewhere
         await driver.work(client, auth, ORDERS_AFTER)
-        heads = await _heads(settings, [lab_id, practice_id])
+        # Station snapshots are written just after the webhooks' answers: wait until the logs stop
+        # moving and every screen has reached their heads (bounded), then compare with those heads.
         deadline = time.monotonic() + 60
-        while any(len(w.seqs) < heads[t] for t, w in screens.items()):
-            if time.monotonic() > deadline:
-                break
+        heads = await _heads(settings, [lab_id, practice_id])
+        while time.monotonic() < deadline:
+            if all(len(w.seqs) >= heads[t] for t, w in screens.items()):
+                await asyncio.sleep(1.0)
+                later = await _heads(settings, [lab_id, practice_id])
+                if later == heads:
+                    break
+                heads = later
             await asyncio.sleep(0.5)
         stop.set()
         await asyncio.gather(*tasks)
