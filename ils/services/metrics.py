@@ -250,9 +250,10 @@ class Metrics:
         }
         return body
 
-    async def cost_analysis(
+    async def _priced_period(
         self, principal: Principal, range_name: str | None, first: date | None, last: date | None
-    ) -> dict[str, Any]:
+    ) -> tuple[date, date, PeriodSums, dict[str, Any], dict[str, Any] | None, Any]:
+        """The lab's period with its daily sums, its cost model (None if unset) and price lists."""
         principal.require(Permission.ANALYTICS_READ)
         _require_lab(principal)
         first, last = self._days(range_name, first, last)
@@ -261,6 +262,14 @@ class Metrics:
         async with self.db.connection() as conn:
             model = await metrics.cost_model(conn, lab_id)
             prices = await metrics.prices(conn, lab_id)
+        return first, last, sums, extra, model, prices
+
+    async def cost_analysis(
+        self, principal: Principal, range_name: str | None, first: date | None, last: date | None
+    ) -> dict[str, Any]:
+        first, last, sums, extra, model, prices = await self._priced_period(
+            principal, range_name, first, last
+        )
         if model is None:
             raise Conflict("the lab has no cost model yet (PUT /api/metrics/cost-model)")
         book = book_of(model, (last - first).days + 1)
@@ -319,14 +328,9 @@ class Metrics:
     async def revenue(
         self, principal: Principal, range_name: str | None, first: date | None, last: date | None
     ) -> dict[str, Any]:
-        principal.require(Permission.ANALYTICS_READ)
-        _require_lab(principal)
-        first, last = self._days(range_name, first, last)
-        lab_id = principal.tenant_id
-        sums, _, _, extra = await self._period_sums(lab_id, first, last)
-        async with self.db.connection() as conn:
-            model = await metrics.cost_model(conn, lab_id)
-            prices = await metrics.prices(conn, lab_id)
+        first, last, sums, extra, model, prices = await self._priced_period(
+            principal, range_name, first, last
+        )
         currency = model["currency"] if model else None
         rows = figures.revenue_rows(sums, price_table(sums, prices))
         total = sum((r["revenue"] for r in rows), Decimal(0))
