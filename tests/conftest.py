@@ -8,6 +8,7 @@ afterwards. Nothing touches a database this session did not create.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -68,10 +69,22 @@ async def _admin(server_dsn: str) -> asyncpg.Connection:
 
 
 async def _drop(admin: asyncpg.Connection, name: str) -> None:
-    await admin.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-    )
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    """Drop a test database even while actors of the test still reconnect to it.
+
+    ``WITH (FORCE)`` ends the sessions and drops in one statement; between a separate terminate
+    and drop, an actor's new connection would make the drop fail.
+    """
+    for attempt in range(5):
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except asyncpg.ObjectInUseError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
