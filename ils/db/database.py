@@ -18,6 +18,8 @@ Conn: TypeAlias = asyncpg.Connection
 _UNAVAILABLE = (
     OSError,
     asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,  # the server is restarting: its sessions are ended
+    asyncpg.CrashShutdownError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,
     asyncpg.TooManyConnectionsError,
