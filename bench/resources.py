@@ -111,11 +111,15 @@ class Sampler:
 
 
 def _kind(name: str) -> str:
-    """``ray::TenantRoom.poll`` -> ``TenantRoom``; a Serve replica keeps its deployment's name."""
+    """The kind of a Ray worker from its process title, whatever method it is running.
+
+    ``ray::TenantRoom.poll`` and ``ray::room:<tenant>:TenantRoom`` -> ``TenantRoom``;
+    ``ray::ServeReplica:api:api.handle_request`` -> ``ServeReplica:api:api``.
+    """
     bare = name.removeprefix("ray::")
     if bare.startswith("ServeReplica:"):
-        return ":".join(bare.split(":")[:3])
-    return bare.split(".")[0] or "worker"
+        return ":".join(bare.split(".")[0].split(":")[:3])
+    return bare.split(".")[0].split(":")[-1] or "worker"
 
 
 def _slopes_by_kind(rows: list[dict[str, Any]], t: Any) -> dict[str, float]:
