@@ -16,6 +16,7 @@ from typing import Any
 from ils.analytics.kpi import Breakage
 from ils.analytics.order_facts import OrderFacts, Sums, booked, from_record, to_record
 from ils.db.database import Conn
+from ils.db.metrics import OUTCOME_JOINS
 
 UNSPECIFIED = "unspecified"
 
@@ -50,44 +51,17 @@ SELECT o.remake_of FROM orders o JOIN touched t ON t.id = o.id
 WHERE o.lab_id = $1 AND o.remake_of IS NOT NULL
 """
 SELECT_LAB_ORDERS = "SELECT id FROM orders WHERE lab_id = $1 ORDER BY id"
-# What became of each order: the first ship / cancel in the lab's log, the first inspection (ILS's
-# verdict; a LIMS inspection's ILS verdict, else the LIMS's pass), breakages, the first remake's
-# issue category, non-adapts, and the job's station history (labour and passes).
-SELECT_RAW_FACTS = """
+# What became of each order (``OUTCOME_JOINS``) and its job's station history (labour, passes).
+SELECT_RAW_FACTS = (
+    """
 SELECT o.id, o.practice_id, o.created_at, o.lens ->> 'type' AS lens_type,
        o.lens ->> 'design' AS design, o.lens ->> 'material' AS material, o.due_date,
        o.remake_of, s.shipped_at, s.cancelled_at, fp.pass AS first_pass, bk.breakages,
        rm.category AS remake_category, coalesce(na.non_adapt, false) AS non_adapt, mv.movements
 FROM orders o
-LEFT JOIN LATERAL (
-    SELECT min(occurred_at) FILTER (WHERE (payload ->> 'to') = 'shipped') AS shipped_at,
-           min(occurred_at) FILTER (WHERE (payload ->> 'to') = 'cancelled') AS cancelled_at
-    FROM events e
-    WHERE e.order_id = o.id AND e.tenant_id = $1 AND e.type = 'order.status_changed'
-) s ON true
-LEFT JOIN LATERAL (
-    SELECT i.pass FROM (
-        SELECT q.pass, q.inspected_at AS at FROM qc_inspections q WHERE q.order_id = o.id
-        UNION ALL
-        SELECT coalesce(l.ils_pass, l.lims_pass), l.occurred_at FROM lims_inspections l
-        WHERE l.order_id = o.id
-    ) i ORDER BY i.at LIMIT 1
-) fp ON true
-LEFT JOIN LATERAL (
-    SELECT array_agg(ARRAY[b.station, b.reason_code, b.restart_station]
-                     ORDER BY b.occurred_at, b.id) AS breakages
-    FROM breakages b WHERE b.order_id = o.id
-) bk ON true
-LEFT JOIN LATERAL (
-    SELECT coalesce(
-        (SELECT i.category FROM order_issues i WHERE i.remake_order_id = r.id LIMIT 1),
-        'unspecified') AS category
-    FROM orders r WHERE r.remake_of = o.id ORDER BY r.created_at, r.id LIMIT 1
-) rm ON true
-LEFT JOIN LATERAL (
-    SELECT bool_or(i.kind = 'non_adapt') AS non_adapt FROM order_issues i WHERE i.order_id = o.id
-) na ON true
-LEFT JOIN LATERAL (
+"""
+    + OUTCOME_JOINS
+    + """LEFT JOIN LATERAL (
     SELECT array_agg(ARRAY[m.station, m.status, extract(epoch FROM m.occurred_at)::text]
                      ORDER BY m.n) AS movements
     FROM station_movements m
@@ -95,6 +69,7 @@ LEFT JOIN LATERAL (
 ) mv ON true
 WHERE o.lab_id = $1 AND o.id = ANY($2::uuid[])
 """
+)
 SELECT_STORED_FACTS = """
 SELECT order_id, facts FROM order_facts WHERE lab_id = $1 AND order_id = ANY($2::uuid[])
 """

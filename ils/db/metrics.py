@@ -15,6 +15,39 @@ from typing import Any
 
 from ils.db.database import Conn
 
+#: What became of each order ``o`` of the lab ``$1``: its first shipping and cancelling in the lab's
+#: log (``s``), its first inspection's pass (``fp``: ILS's verdict, else the LIMS's), its LIMS
+#: breakages (``bk``), its first remake's category (``rm``) and whether it was a non-adapt (``na``).
+OUTCOME_JOINS = """
+LEFT JOIN LATERAL (
+    SELECT min(occurred_at) FILTER (WHERE (payload ->> 'to') = 'shipped') AS shipped_at,
+           min(occurred_at) FILTER (WHERE (payload ->> 'to') = 'cancelled') AS cancelled_at
+    FROM events e
+    WHERE e.order_id = o.id AND e.tenant_id = $1 AND e.type = 'order.status_changed'
+) s ON true
+LEFT JOIN LATERAL (
+    SELECT i.pass FROM (
+        SELECT q.pass, q.inspected_at AS at FROM qc_inspections q WHERE q.order_id = o.id
+        UNION ALL
+        SELECT coalesce(l.ils_pass, l.lims_pass), l.occurred_at FROM lims_inspections l
+        WHERE l.order_id = o.id
+    ) i ORDER BY i.at LIMIT 1
+) fp ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(ARRAY[b.station, b.reason_code, b.restart_station]
+                     ORDER BY b.occurred_at, b.id) AS breakages
+    FROM breakages b WHERE b.order_id = o.id
+) bk ON true
+LEFT JOIN LATERAL (
+    SELECT coalesce(
+        (SELECT i.category FROM order_issues i WHERE i.remake_order_id = r.id LIMIT 1),
+        'unspecified') AS category
+    FROM orders r WHERE r.remake_of = o.id ORDER BY r.created_at, r.id LIMIT 1
+) rm ON true
+LEFT JOIN LATERAL (
+    SELECT bool_or(i.kind = 'non_adapt') AS non_adapt FROM order_issues i WHERE i.order_id = o.id
+) na ON true
+"""
 COHORT_CTE = """
 WITH cohort AS (
     SELECT order_id AS id FROM events
@@ -39,35 +72,9 @@ SELECT o.id, o.practice_id, o.lims_job_id, o.lens ->> 'type' AS lens_type,
        o.due_date, o.remake_of, s.shipped_at, s.cancelled_at, fp.pass AS first_pass,
        bk.breakages, rm.category AS remake_category, coalesce(na.non_adapt, false) AS non_adapt
 FROM orders o
-LEFT JOIN LATERAL (
-    SELECT min(occurred_at) FILTER (WHERE (payload ->> 'to') = 'shipped') AS shipped_at,
-           min(occurred_at) FILTER (WHERE (payload ->> 'to') = 'cancelled') AS cancelled_at
-    FROM events e
-    WHERE e.order_id = o.id AND e.tenant_id = $1 AND e.type = 'order.status_changed'
-) s ON true
-LEFT JOIN LATERAL (
-    SELECT i.pass FROM (
-        SELECT q.pass, q.inspected_at AS at FROM qc_inspections q WHERE q.order_id = o.id
-        UNION ALL
-        SELECT coalesce(l.ils_pass, l.lims_pass), l.occurred_at FROM lims_inspections l
-        WHERE l.order_id = o.id
-    ) i ORDER BY i.at LIMIT 1
-) fp ON true
-LEFT JOIN LATERAL (
-    SELECT array_agg(ARRAY[b.station, b.reason_code, b.restart_station] ORDER BY b.occurred_at)
-        AS breakages
-    FROM breakages b WHERE b.order_id = o.id
-) bk ON true
-LEFT JOIN LATERAL (
-    SELECT coalesce(
-        (SELECT i.category FROM order_issues i WHERE i.remake_order_id = r.id LIMIT 1),
-        'unspecified') AS category
-    FROM orders r WHERE r.remake_of = o.id ORDER BY r.created_at LIMIT 1
-) rm ON true
-LEFT JOIN LATERAL (
-    SELECT bool_or(i.kind = 'non_adapt') AS non_adapt FROM order_issues i WHERE i.order_id = o.id
-) na ON true
-WHERE o.id = ANY(ARRAY(SELECT id FROM cohort)) AND o.lab_id = $1
+"""
+    + OUTCOME_JOINS
+    + """WHERE o.id = ANY(ARRAY(SELECT id FROM cohort)) AND o.lab_id = $1
 """
 )
 # A visit is an ``in_process`` row and the ``done`` row after it; a station with as many of each
