@@ -30,6 +30,7 @@ import numpy as np
 import uvicorn
 
 from bench.scratch import scratch_database
+from bench.traffic import ORDER
 from ils.api.app import create_app
 from ils.domain.access import Principal, Role, TenantKind
 from ils.domain.order import OrderDraft
@@ -42,18 +43,6 @@ from ils.sim.webhook import DeliveryConfig, WebhookSender
 
 SEED = 20261125
 PASSWORD = "Bench-Webhook-Phrase-52!"
-ORDER: dict[str, Any] = {
-    "patient_ref": "P-1",
-    "due_date": "2026-12-10",
-    "rx": {
-        "od": {"sphere": -2.25, "cylinder": -0.75, "axis": 180, "add": 2.0, "pd": 31.5,
-               "seg_height": 18.0},
-        "os": {"sphere": -2.0, "cylinder": -0.5, "axis": 175, "add": 2.0, "pd": 32.0,
-               "seg_height": 18.0},
-    },
-    "lens": {"type": "progressive", "material": "1.60", "coatings": ["ar", "hard"]},
-    "frame": {"type": "full_rim", "a": 52.0, "b": 30.0, "dbl": 18.0, "ed": 56.0},
-}  # fmt: skip
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from ils.db.database import Conn
+from ils.domain.lims_event import Movement
 
 INSERT_MOVEMENTS = """
 INSERT INTO station_movements (lab_id, station, job_id, status, sequence, occurred_at)
@@ -48,11 +50,18 @@ WHERE lab_id = $1 AND station = $2
 """
 
 
-async def insert_movements(conn: Conn, lab_id: str, movements: list[dict[str, Any]]) -> None:
-    if not movements:
+async def insert_movements(conn: Conn, lab_id: str, moves: Sequence[Movement]) -> None:
+    if not moves:
         return
-    keys = ("station", "job_id", "status", "sequence", "occurred_at")
-    await conn.execute(INSERT_MOVEMENTS, lab_id, *[[m[k] for m in movements] for k in keys])
+    await conn.execute(
+        INSERT_MOVEMENTS,
+        lab_id,
+        [str(m.station) for m in moves],
+        [m.job_id for m in moves],
+        [m.status for m in moves],
+        [m.sequence for m in moves],
+        [m.occurred_at for m in moves],
+    )
 
 
 async def movements(

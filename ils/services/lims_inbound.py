@@ -368,7 +368,7 @@ class LimsInbound:
         work.new_events += await quality.record_lims_inspections(
             conn, work.lab_id, work.inspections, work.now
         )
-        await _insert_movements(conn, work.lab_id, work.movements)
+        await station_db.insert_movements(conn, work.lab_id, work.movements)
         # The tenants' heads are locked last: they serialise every writer of the lab's log.
         practices = {work.orders[o]["practice_id"] for o in work.changed | work.recorded}
         heads = await tenants.lock_heads(conn, [work.lab_id, *practices])
@@ -378,20 +378,6 @@ class LimsInbound:
             lab = heads[work.lab_id]
             await audit.append(conn, lab, work.now, None, "lims.webhook", None, summary)
         return stored
-
-
-async def _insert_movements(conn: Conn, lab_id: str, moves: list[Movement]) -> None:
-    rows = [
-        {
-            "station": str(m.station),
-            "job_id": m.job_id,
-            "status": m.status,
-            "sequence": m.sequence,
-            "occurred_at": m.occurred_at,
-        }
-        for m in moves
-    ]
-    await station_db.insert_movements(conn, lab_id, rows)
 
 
 async def _append_both(conn: Conn, work: Batch) -> list[StoredEvent]:

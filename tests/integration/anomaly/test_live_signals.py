@@ -187,18 +187,8 @@ async def test_a_rebuilt_lab_model_has_the_line_history_of_the_stored_movements(
     rng, t0 = np.random.default_rng(25), START.timestamp()
     for h in range(22):
         moves = movements(hour_of_moves(h, rng, {"edging": 8.0}, t0=t0))
-        rows = [
-            {
-                "station": str(m.station),
-                "job_id": m.job_id,
-                "status": m.status,
-                "sequence": m.sequence,
-                "occurred_at": m.occurred_at,
-            }
-            for m in moves
-        ]
         async with runtime.db.transaction() as conn:
-            await station_db.insert_movements(conn, lab.tenant_id, rows)
+            await station_db.insert_movements(conn, lab.tenant_id, moves)
         await runtime.anomaly.after_movements(lab.tenant_id, moves)
     live = await cast(InProcessAnomaly, runtime.anomaly.port).lab(lab.tenant_id)
     rebuilt = LabAnomaly(runtime.db, lab.tenant_id)
