@@ -5,12 +5,9 @@ The actor is an address and a lifetime: the state is :class:`ils.services.statio
 from PostgreSQL (its resources and its movement history), then takes committed movements as the
 webhook service sends them.
 
-Movements reach the actor after their commit, from the feed of the API replica that committed
-them. A replica lost before it fed them (a node failure) would leave the actor short of them for
-good, so the actor also catches up from PostgreSQL: movements numbered after what it had seen, read
-again with one round of overlap (numbers are drawn before commit, so a later commit can carry a
-lower number), fed again harmlessly (feeding is idempotent). It does so before a read (at most every
-``READ_CATCH_UP_S``) and while taking movements (at most every ``CATCH_UP_S``).
+It also catches up from PostgreSQL (``ils.services.stations.LiveStation``) before a read (at most
+every ``READ_CATCH_UP_S``) and while taking movements (at most every ``CATCH_UP_S``), so movements a
+lost API replica never handed over still reach it.
 """
 
 from __future__ import annotations
@@ -22,11 +19,10 @@ from typing import Any
 
 import ray
 
-from ils.db import stations as station_db
 from ils.db.database import Database
 from ils.domain.lims_event import Movement
 from ils.domain.station import LINE, Station
-from ils.services.stations import Resources, StationModel, load_station, movement_from_row
+from ils.services.stations import LiveStation, Resources, StationModel, load_live_station
 from ils.settings import Settings
 
 NAMESPACE = "ils"
@@ -45,56 +41,36 @@ class StationActor:
         self.settings = settings
         self.lab_id = lab_id
         self.station = station
-        self.model: StationModel | None = None
+        self.live: LiveStation | None = None
         self.lock = asyncio.Lock()
-        #: Movement numbers seen at the last two catch-ups (the older one is where the next reads).
-        self.seen: tuple[int, int] = (0, 0)
-        self.caught_at = float("-inf")
 
-    async def _loaded(self) -> StationModel:
+    async def _live(self, catch_up_every_s: float) -> StationModel:
+        """The station's model: rebuilt on first use, caught up when a catch-up is due."""
         async with self.lock:
-            if self.model is None:
+            if self.live is None or self.live.due(time.monotonic(), catch_up_every_s):
                 db = await Database.connect(self.settings, min_size=1, max_size=1)
                 try:
-                    async with db.connection() as conn:
-                        last = await station_db.last_movement(conn, self.lab_id, str(self.station))
-                    self.model = await load_station(db, self.lab_id, self.station)
+                    if self.live is None:
+                        self.live = await load_live_station(
+                            db, self.lab_id, self.station, time.monotonic()
+                        )
+                    else:
+                        await self.live.catch_up(db, time.monotonic())
                 finally:
                     await db.close()
-                self.seen, self.caught_at = (last, last), time.monotonic()
-            return self.model
-
-    async def _catch_up(self, every_s: float) -> StationModel:
-        model = await self._loaded()
-        if time.monotonic() - self.caught_at < every_s:
-            return model
-        async with self.lock:
-            self.caught_at = time.monotonic()
-            db = await Database.connect(self.settings, min_size=1, max_size=1)
-            try:
-                async with db.connection() as conn:
-                    rows = await station_db.movements_after(
-                        conn, self.lab_id, str(self.station), self.seen[0]
-                    )
-            finally:
-                await db.close()
-            for row in rows:
-                model.feed(movement_from_row(row))
-            newest = max([self.seen[1], *(int(r["n"]) for r in rows)])
-            self.seen = (self.seen[1], newest)
-        return model
+            return self.live.model
 
     async def apply(self, moves: Sequence[Movement], wall_s: float) -> dict[str, Any] | None:
-        model = await self._catch_up(CATCH_UP_S)
+        model = await self._live(CATCH_UP_S)
         for move in moves:
             model.feed(move)
         return model.snapshot() if model.snapshot_due(wall_s) else None
 
     async def snapshot(self) -> dict[str, Any]:
-        return (await self._catch_up(READ_CATCH_UP_S)).snapshot()
+        return (await self._live(READ_CATCH_UP_S)).snapshot()
 
     async def configure(self, resources: Resources) -> None:
-        (await self._loaded()).resources = resources
+        (await self._live(CATCH_UP_S)).resources = resources
 
 
 def station_actor(settings: Settings, lab_id: str, station: Station) -> Any:

@@ -190,6 +190,47 @@ async def load_station(db: Database, lab_id: str, station: Station) -> StationMo
     return model
 
 
+@dataclass
+class LiveStation:
+    """A station's live model and its catch-ups from PostgreSQL.
+
+    Movements reach a live station after their commit, from the feed of the API replica that
+    committed them; a replica lost before it fed them would leave the station short of them for
+    good. So the station also catches up: movements numbered after what it had seen, read again
+    with one round of overlap (numbers are drawn before commit, so a later commit can carry a
+    lower number), fed again harmlessly (``StationModel.feed`` is idempotent).
+    """
+
+    model: StationModel
+    #: Movement numbers seen at the last two catch-ups (the older one is where the next reads).
+    seen: tuple[int, int]
+    caught_at: float
+
+    def due(self, wall_s: float, every_s: float) -> bool:
+        return wall_s - self.caught_at >= every_s
+
+    async def catch_up(self, db: Database, wall_s: float) -> None:
+        self.caught_at = wall_s
+        model = self.model
+        async with db.connection() as conn:
+            rows = await station_db.movements_after(
+                conn, model.lab_id, str(model.station), self.seen[0]
+            )
+        for row in rows:
+            model.feed(movement_from_row(row))
+        newest = max([self.seen[1], *(int(r["n"]) for r in rows)])
+        self.seen = (self.seen[1], newest)
+
+
+async def load_live_station(
+    db: Database, lab_id: str, station: Station, wall_s: float
+) -> LiveStation:
+    """The station rebuilt from PostgreSQL, its catch-ups reading after its newest movement."""
+    async with db.connection() as conn:
+        last = await station_db.last_movement(conn, lab_id, str(station))
+    return LiveStation(await load_station(db, lab_id, station), (last, last), wall_s)
+
+
 class StationsPort(Protocol):
     """Where the live station state lives (Ray actors, or this process)."""
 
