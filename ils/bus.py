@@ -52,12 +52,8 @@ class Bus:
 
     async def incr_window(self, key: str, window_s: int) -> int:
         """Count an attempt in a fixed window; the key expires with the window."""
-        full = self.key(key)
         async with _reachable():
-            pipe = self.client.pipeline(transaction=True)
-            pipe.incr(full)
-            pipe.expire(full, window_s, nx=True)
-            count, _ = await pipe.execute()
+            count = await self.client.eval(_INCR_WINDOW, 1, self.key(key), window_s)
         return int(count)
 
     async def ttl(self, key: str) -> int:
@@ -134,3 +130,12 @@ class Bus:
 
     async def raw(self, *args: Any) -> Any:
         return await self.client.execute_command(*args)
+
+
+#: INCR, and the window's expiry set by the first count, atomically. A script rather than
+#: ``EXPIRE ... NX``, which needs Redis 7 (the embedded server is Redis 6.2).
+_INCR_WINDOW = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
