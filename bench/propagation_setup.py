@@ -12,12 +12,14 @@ import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from bench.propagation_clients import Viewer
+from bench.scratch import create_database, drop_database
+from bench.scratch import with_database as with_database  # bench.propagation's import
 from ils.domain.station import route
+from ils.settings import Settings
 
 PASSWORD = "Bench-Propagation-Phrase-7!"
 PRACTICES = 4
@@ -57,38 +59,15 @@ def phases_of(rate: float, duration: float, sweep: list[float], sweep_s: float) 
     return phases
 
 
-def with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-async def scratch(settings: Any, name: str, create: bool) -> None:
-    import asyncpg
-
-    from ils.db.migrate import migrate
-
-    admin = await asyncpg.connect(settings.database_url)
-    try:
-        if create:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-            conn = await asyncpg.connect(with_database(settings.database_url, name))
-            try:
-                await migrate(conn)
-            finally:
-                await conn.close()
-            return
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+async def scratch(settings: Settings, name: str, create: bool) -> None:
+    """Create (and migrate) or drop the run's database ``name``."""
+    await (create_database if create else drop_database)(settings, name)
 
 
 async def tenants(settings: Any) -> dict[str, Any]:

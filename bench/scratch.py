@@ -19,24 +19,45 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
-@asynccontextmanager
-async def scratch_database(settings: Settings) -> AsyncIterator[Settings]:
-    """Settings pointing at a new migrated database and a fresh Redis key prefix."""
-    name = f"ils_bench_{secrets.token_hex(4)}"
+async def create_database(settings: Settings, name: str) -> None:
+    """A new database ``name`` on the server of ``settings.database_url``, migrated."""
     admin = await asyncpg.connect(settings.database_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        scratch = settings.with_urls(with_database(settings.database_url, name), settings.redis_url)
-        scratch = scratch.model_copy(update={"redis_prefix": f"ils-bench-{secrets.token_hex(4)}:"})
-        conn = await asyncpg.connect(scratch.database_url)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
-        yield scratch
     finally:
+        await admin.close()
+    conn = await asyncpg.connect(with_database(settings.database_url, name))
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def drop_database(settings: Settings, name: str) -> None:
+    """Drop ``name`` (if there), ending its sessions first: actors may still hold some."""
+    admin = await asyncpg.connect(settings.database_url)
+    try:
         await admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
         )
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
         await admin.close()
+
+
+def scratch_settings(settings: Settings, name: str, bench: str) -> Settings:
+    """``settings`` pointed at the database ``name`` and a fresh Redis key prefix."""
+    scratch = settings.with_urls(with_database(settings.database_url, name), settings.redis_url)
+    prefix = f"ils-{bench}-{secrets.token_hex(4)}:"
+    return scratch.model_copy(update={"redis_prefix": prefix})
+
+
+@asynccontextmanager
+async def scratch_database(settings: Settings) -> AsyncIterator[Settings]:
+    """Settings pointing at a new migrated database and a fresh Redis key prefix."""
+    name = f"ils_bench_{secrets.token_hex(4)}"
+    try:
+        await create_database(settings, name)
+        yield scratch_settings(settings, name, "bench")
+    finally:
+        await drop_database(settings, name)
