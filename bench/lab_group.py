@@ -20,11 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
-from bench.scratch import with_database
+from bench.scratch import create_database, drop_database, scratch_settings
 from ils.db.database import Database
-from ils.db.migrate import migrate
 from ils.domain.access import TenantKind
 from ils.embedded import EmbeddedServices, ensure_services
 from ils.services.identity import Identity
@@ -75,34 +72,6 @@ class LabGroup:
     def lims_url(self) -> str:
         assert self.lims is not None
         return self.lims.url
-
-
-async def _scratch_database(settings: Settings) -> tuple[Settings, str]:
-    name = f"ils_load_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(settings.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    scratch = settings.with_urls(with_database(settings.database_url, name), settings.redis_url)
-    scratch = scratch.model_copy(update={"redis_prefix": f"ils-load-{secrets.token_hex(4)}:"})
-    conn = await asyncpg.connect(scratch.database_url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    return scratch, name
-
-
-async def drop_database(settings: Settings, name: str) -> None:
-    admin = await asyncpg.connect(settings.database_url)
-    try:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
-        )
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def _tenants(settings: Settings, practices: int) -> tuple[Tenant, list[Tenant], str]:
@@ -207,7 +176,9 @@ async def up(practices: int, seed: int, data_dir: Path | None = None) -> LabGrou
         notes["pg_dir"] = (base.data_dir / "pg").resolve()
     if not base.redis_url:
         notes["redis"] = settings.redis_url
-    scratch, name = await _scratch_database(settings)
+    name = f"ils_load_{secrets.token_hex(4)}"
+    await create_database(settings, name)
+    scratch = scratch_settings(settings, name, "load")
     lab, members, secret = await _tenants(scratch, practices)
     port = free_port()
     relay = await asyncio.to_thread(start_cluster, scratch, port)
