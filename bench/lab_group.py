@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import socket
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.scratch import create_database, drop_database, scratch_settings
+from bench.scratch import create_database, drop_database, free_port, scratch_settings
 from ils.db.database import Database
 from ils.domain.access import TenantKind
 from ils.embedded import EmbeddedServices, ensure_services
@@ -32,12 +31,6 @@ from ils.sim.lims import LimsConfig
 from ils.sim.serve import LimsHandle, serve_lims
 
 PASSWORD = "Bench-Load-Phrase-2026!"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

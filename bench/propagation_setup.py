@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,8 @@ import httpx
 
 from bench.propagation_clients import Viewer
 from bench.scratch import create_database, drop_database
-from bench.scratch import with_database as with_database  # bench.propagation's import
+from bench.scratch import free_port as free_port  # bench.propagation's imports
+from bench.scratch import with_database as with_database
 from ils.domain.station import route
 from ils.settings import Settings
 
@@ -57,12 +57,6 @@ def phases_of(rate: float, duration: float, sweep: list[float], sweep_s: float) 
         phases.append(Phase(name, r, d, first))
         first += phases[-1].count
     return phases
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def scratch(settings: Settings, name: str, create: bool) -> None:

@@ -1,8 +1,10 @@
-"""A scratch database for one benchmark run: created, migrated, used, and dropped afterwards."""
+"""What one benchmark run borrows and gives back: a scratch database (created, migrated, used, and
+dropped afterwards) with its own Redis key prefix, and a free local port."""
 
 from __future__ import annotations
 
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +19,12 @@ def with_database(dsn: str, name: str) -> str:
     """The same server DSN pointing at another database (keeps a ``?host=`` socket query)."""
     parts = urlsplit(dsn)
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 async def create_database(settings: Settings, name: str) -> None:
