@@ -67,25 +67,31 @@ class LabGroup:
         return self.lims.url
 
 
-async def _tenants(settings: Settings, practices: int) -> tuple[Tenant, list[Tenant], str]:
+async def make_tenants(
+    settings: Settings, practices: int, label: str = "load", password: str = PASSWORD
+) -> tuple[Tenant, list[Tenant], str]:
+    """A lab and ``practices`` practices linked to it, made the way ``ils tenant create`` and
+    ``ils tenant link`` make them, their admins' emails naming ``label``; and the lab's webhook
+    secret."""
     db = await Database.connect(settings, min_size=1, max_size=2)
     try:
         identity = Identity(db, settings)
         now = utc_now()
+        lab_email = f"admin@{label}-lab.example"
         lab = await identity.create_tenant(
-            TenantKind.LAB, "Load Lab", "admin@load-lab.example", PASSWORD, now
+            TenantKind.LAB, f"{label.title()} Lab", lab_email, password, now
         )
         out = []
         for k in range(practices):
-            email = f"admin@practice-{k}.example"
+            email = f"admin@{label}-practice-{k}.example"
             made = await identity.create_tenant(
-                TenantKind.PRACTICE, f"Practice {k}", email, PASSWORD, now
+                TenantKind.PRACTICE, f"{label.title()} Practice {k}", email, password, now
             )
             await identity.link(lab["tenant_id"], made["tenant_id"], now)
             out.append(Tenant(made["tenant_id"], email))
     finally:
         await db.close()
-    return Tenant(lab["tenant_id"], "admin@load-lab.example"), out, lab["webhook_secret"]
+    return Tenant(lab["tenant_id"], lab_email), out, lab["webhook_secret"]
 
 
 def start_cluster(settings: Settings, port: int) -> Any:
@@ -172,7 +178,7 @@ async def up(practices: int, seed: int, data_dir: Path | None = None) -> LabGrou
     name = f"ils_load_{secrets.token_hex(4)}"
     await create_database(settings, name)
     scratch = scratch_settings(settings, name, "load")
-    lab, members, secret = await _tenants(scratch, practices)
+    lab, members, secret = await make_tenants(scratch, practices)
     port = free_port()
     relay = await asyncio.to_thread(start_cluster, scratch, port)
     group = LabGroup(scratch, services, f"http://127.0.0.1:{port}", lab, members, secret, name)

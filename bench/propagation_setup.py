@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from bench.lab_group import make_tenants
 from bench.propagation_clients import Viewer
 from bench.scratch import create_database, drop_database
 from bench.scratch import free_port as free_port  # bench.propagation's imports
@@ -66,29 +67,11 @@ async def scratch(settings: Settings, name: str, create: bool) -> None:
 
 async def tenants(settings: Any) -> dict[str, Any]:
     """One lab and its linked practices, made the way `ils tenant create` makes them."""
-    from ils.db.database import Database
-    from ils.domain.access import TenantKind
-    from ils.services.identity import Identity
-    from ils.services.ports import utc_now
-
-    db = await Database.connect(settings, min_size=1, max_size=1)
-    try:
-        identity = Identity(db, settings)
-        lab = await identity.create_tenant(
-            TenantKind.LAB, "Prop Lab", "admin@prop-lab.example", PASSWORD, utc_now()
-        )
-        practices = []
-        for k in range(PRACTICES):
-            email = f"admin@prop-practice-{k}.example"
-            made = await identity.create_tenant(
-                TenantKind.PRACTICE, f"Prop Practice {k}", email, PASSWORD, utc_now()
-            )
-            await identity.link(lab["tenant_id"], made["tenant_id"], utc_now())
-            practices.append({"tenant_id": made["tenant_id"], "email": email})
-        lab["email"] = "admin@prop-lab.example"
-        return {"lab": lab, "practices": practices}
-    finally:
-        await db.close()
+    lab, practices, secret = await make_tenants(settings, PRACTICES, "prop", PASSWORD)
+    return {
+        "lab": {"tenant_id": lab.tenant_id, "email": lab.email, "webhook_secret": secret},
+        "practices": [{"tenant_id": p.tenant_id, "email": p.email} for p in practices],
+    }
 
 
 async def login(http: httpx.AsyncClient, email: str) -> str:
