@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from ils.settings import Settings
+from tests.cluster.watching import Watcher, login
 
 ROOT = Path(__file__).resolve().parents[2]
 RAY = str(Path(sys.executable).parent / "ray")
@@ -377,50 +378,6 @@ class Driver:
             await self._webhook(client, self.orders[-1], stops)
 
 
-class Watcher:
-    """A screen that reconnects with ``since`` whenever its socket drops or a handshake fails
-    (a proxy or gateway replica being replaced answers nothing), and keeps every seq."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url, self.token = url, token
-        self.seqs: list[int] = []
-
-    async def _session(self, until: asyncio.Event) -> None:
-        import websockets
-
-        async with websockets.connect(self.url, open_timeout=30) as ws:
-            since = self.seqs[-1] if self.seqs else 0
-            await ws.send(json.dumps({"type": "auth", "token": self.token, "since": since}))
-            while not until.is_set():
-                try:
-                    frame = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
-                except TimeoutError:
-                    continue
-                if frame["type"] == "event":
-                    self.seqs.append(frame["seq"])
-
-    async def run(self, until: asyncio.Event) -> None:
-        import websockets
-
-        while not until.is_set():
-            try:
-                await self._session(until)
-            except (websockets.WebSocketException, OSError, TimeoutError):
-                await asyncio.sleep(0.3)
-
-
-async def _login(client: Any, email: str) -> str:
-    from tests.integration.conftest import PASSWORD
-
-    for _ in range(60):
-        with suppress(Exception):
-            made = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-            if made.status_code == 200:
-                return str(made.json()["access_token"])
-        await asyncio.sleep(1)
-    raise RuntimeError(f"could not log in as {email}")
-
-
 async def _heads(settings: Settings, tenants: list[str]) -> dict[str, int]:
     from ils.db.database import Database
 
@@ -468,10 +425,10 @@ async def _scenario(
     driver = Driver(settings, url, parties)
     ws_url = url.replace("http://", "ws://") + "/ws"
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        auth = {"Authorization": f"Bearer {await _login(client, 'admin@serve-practice.example')}"}
+        auth = {"Authorization": f"Bearer {await login(client, 'admin@serve-practice.example')}"}
         screens = {
-            practice_id: Watcher(ws_url, await _login(client, "admin@serve-practice.example")),
-            lab_id: Watcher(ws_url, await _login(client, "admin@serve-lab.example")),
+            practice_id: Watcher(ws_url, await login(client, "admin@serve-practice.example")),
+            lab_id: Watcher(ws_url, await login(client, "admin@serve-lab.example")),
         }
         stop = asyncio.Event()
         tasks = [asyncio.create_task(w.run(stop)) for w in screens.values()]

@@ -3,51 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 import httpx
 import pytest
-import websockets
 
 from ils.settings import Settings
 from tests.cluster.test_api_over_serve import _tenants
-from tests.integration.conftest import PASSWORD, order_body
-
-
-async def _login(client: httpx.AsyncClient, email: str) -> str:
-    response = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
-class Watcher:
-    """A client that reconnects with `since` whenever its socket drops, and keeps every seq."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url, self.token = url, token
-        self.seqs: list[int] = []
-        self.reconnects = 0
-
-    async def run(self, until: asyncio.Event) -> None:
-        while not until.is_set():
-            try:
-                async with websockets.connect(self.url, open_timeout=30) as ws:
-                    # A new screen has seen nothing (since 0); a returning one resumes.
-                    since = self.seqs[-1] if self.seqs else 0
-                    auth: dict[str, Any] = {"type": "auth", "token": self.token, "since": since}
-                    await ws.send(json.dumps(auth))
-                    while not until.is_set():
-                        try:
-                            frame = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
-                        except TimeoutError:
-                            continue
-                        if frame["type"] == "event":
-                            self.seqs.append(frame["seq"])
-            except (websockets.ConnectionClosed, OSError, TimeoutError):
-                self.reconnects += 1
-                await asyncio.sleep(0.2)
+from tests.cluster.watching import Watcher, login
+from tests.integration.conftest import order_body
 
 
 async def _kill_room(tenant_id: str) -> None:
@@ -77,11 +40,11 @@ async def test_rooms_and_gateways_die_mid_stream_and_clients_miss_nothing(
     ws_url = api_url.replace("http://", "ws://") + "/ws"
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
         practice = {
-            "Authorization": f"Bearer {await _login(client, 'admin@serve-practice.example')}"
+            "Authorization": f"Bearer {await login(client, 'admin@serve-practice.example')}"
         }
         watchers = [
-            Watcher(ws_url, await _login(client, "admin@serve-practice.example")),
-            Watcher(ws_url, await _login(client, "admin@serve-lab.example")),
+            Watcher(ws_url, await login(client, "admin@serve-practice.example")),
+            Watcher(ws_url, await login(client, "admin@serve-lab.example")),
         ]
         stop = asyncio.Event()
         tasks = [asyncio.create_task(w.run(stop)) for w in watchers]
