@@ -10,18 +10,22 @@ sole and a shifting share; the largest total share is the constraint.
 When the snapshots carry arrival counts and rolling service times, the decision is made by the
 offered load instead (a utilisation + queue-growth measure): each station's arrival rate x mean
 service time over its staffed servers, plus the work already waiting spread over the window.
-Stations that did not change keep precise long-run figures; a station whose arrivals changed is
-measured since the change: its rate comes from the latest stretch of the look-back whose count
-differs from the rest by a Poisson likelihood-ratio test (a single change point, the most
-significant of ``CHANGE_WINDOWS``, 2 log LR above ``CHANGE_LR``); its mean service time is busy
-server-minutes per departure over the look-back (the rolling mean of the snapshots when too few
-jobs left). A capacity cut, a slower machine (busy time per departure grows, jobs pile up) or a
-new product mix (the arrival rate jumps) show in minutes, while noise in one short window does
-not (bench/bottleneck.py measures it; bench/bottleneck_reference.py the same loads with the
-change times known).
+Stations that did not change keep precise long-run figures; a station that changed is measured
+since the change, separately for its two rates. Arrivals: the rate comes from the latest stretch
+of the look-back whose count differs from the rest by a Poisson likelihood-ratio test (a single
+change point, the most significant of ``CHANGE_WINDOWS``, 2 log LR above ``CHANGE_LR``). Service:
+the same test on departures per busy server-minute (``SERVICE_LR``), and the mean service time is
+busy server-minutes per departure since that change point (the rolling mean of the snapshots when
+fewer than 5 jobs left), so a machine that slows is not diluted over the whole look-back. A
+capacity cut shows at once, a new product mix (the arrival rate jumps) or a slower machine once
+enough jobs have arrived or left to pass the test, while noise in one short window does not.
+How soon that is on the bench's lab is measured by bench/bottleneck.py (within 15 minutes the
+counts are often too few: see its docstring); bench/bottleneck_reference.py scores the same
+loads with the change times known.
 
 Confidence: for the active-period decision, a moving-block bootstrap of the momentary labels; for
-the offered load, a Poisson resample of the arrival counts behind each station's rate; in both,
+the offered load, a Poisson resample of the arrival and departure counts behind each station's
+rates; in both,
 the share of resamples that name the same station. Both methods' figures go into the evidence.
 """
 
@@ -120,15 +124,23 @@ def active_periods(trace: StationTrace, score_from: float | None = None) -> Acti
     return ActivePeriods(momentary, shifting, sole, shift)
 
 
-#: Candidate change points, minutes before now, and the 2 log likelihood-ratio a change must pass.
+#: Candidate change points, minutes before now, and the 2 log likelihood-ratio a change of the
+#: arrival rate must pass.
 CHANGE_WINDOWS = (5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0)
 CHANGE_LR = 8.0
+#: The same for the service rate (departures per busy server-minute). Lower, because service
+#: times vary less than exponential ones (CV 0.2-0.7 in a lab), so departures are more regular
+#: than Poisson and the Poisson ratio understates the evidence; chosen on seeds other than the
+#: bench's (bench/bottleneck.py).
+SERVICE_LR = 4.0
 
 
 @dataclass(frozen=True)
 class _Backlog:
     """The counts behind the offered load: per station the arrivals and minutes of the stretch
-    its rate is measured over, the mean service time, the jobs waiting now and the servers."""
+    its rate is measured over, the departures and busy server-minutes its mean service time is
+    measured over (``served`` 0: the snapshots' rolling mean is used), the jobs waiting now and
+    the servers."""
 
     arrivals: np.ndarray
     minutes: np.ndarray
@@ -136,10 +148,17 @@ class _Backlog:
     waiting: np.ndarray
     capacity: np.ndarray
     span: float
+    service_over: np.ndarray
+    served: np.ndarray
+    busy_minutes: np.ndarray
 
-    def load(self, arrivals: np.ndarray) -> np.ndarray:
+    def load(self, arrivals: np.ndarray, served: np.ndarray | None = None) -> np.ndarray:
+        mean = self.mean
+        if served is not None:
+            measured = self.served > 0
+            mean = np.where(measured, self.busy_minutes / np.maximum(served, 1.0), self.mean)
         rate = (arrivals + 0.5) / self.minutes
-        work = rate * self.mean + self.waiting * self.mean / self.span
+        work = rate * mean + self.waiting * mean / self.span
         cap = self.capacity
         return np.where(cap > 0, work / np.maximum(cap, 1), np.where(work > 0, np.inf, 0.0))
 
@@ -149,30 +168,47 @@ def _poisson_ll(count: np.ndarray, rate: np.ndarray, minutes: np.ndarray | float
     return np.asarray(logs - rate * minutes)
 
 
-def changed_rate_since(arrived: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Per station: the index of the sample its arrival rate is measured from (0: no change)."""
+def changed_rate_since(
+    counts: np.ndarray,
+    times: np.ndarray,
+    exposure: np.ndarray | None = None,
+    threshold: float | None = None,
+) -> np.ndarray:
+    """Per station: the index of the sample its rate is measured from (0: no change).
+
+    ``counts`` are cumulative events per sample and station (arrivals, or departures) and
+    ``exposure`` the cumulative time they happened over (default: the clock; for departures,
+    busy server-minutes, so the rate is one over the mean service time)."""
+    expo = np.repeat(times[:, None], counts.shape[1], axis=1) if exposure is None else exposure
     total_t = float(times[-1] - times[0])
-    total = (arrived[-1] - arrived[0]).astype(float)
-    start = np.zeros(arrived.shape[1], dtype=int)
-    best = np.full(arrived.shape[1], CHANGE_LR)
+    total = (counts[-1] - counts[0]).astype(float)
+    total_e = (expo[-1] - expo[0]).astype(float)
+    start = np.zeros(counts.shape[1], dtype=int)
+    best = np.full(counts.shape[1], CHANGE_LR if threshold is None else threshold)
     for w in CHANGE_WINDOWS:
         if w > total_t - 5.0:
             break
         a = int(np.searchsorted(times, times[-1] - w - 1e-9))
-        recent_t = float(times[-1] - times[a])
-        if recent_t <= 0.0 or recent_t >= total_t:
+        if not 0.0 < float(times[-1] - times[a]) < total_t:
             continue
-        recent = (arrived[-1] - arrived[a]).astype(float)
-        older, older_t = total - recent, total_t - recent_t
+        recent = (counts[-1] - counts[a]).astype(float)
+        recent_e = (expo[-1] - expo[a]).astype(float)
+        older, older_e = total - recent, total_e - recent_e
+        ok = (recent_e > 0.0) & (older_e > 0.0)
         lr = 2.0 * (
-            _poisson_ll(recent, recent / recent_t, recent_t)
-            + _poisson_ll(older, older / older_t, older_t)
-            - _poisson_ll(total, total / total_t, total_t)
+            _poisson_ll(recent, recent / np.where(ok, recent_e, 1.0), recent_e)
+            + _poisson_ll(older, older / np.where(ok, older_e, 1.0), older_e)
+            - _poisson_ll(total, total / np.maximum(total_e, 1e-9), total_e)
         )
-        better = lr > best
+        better = ok & (lr > best)
         start = np.where(better, a, start)
         best = np.where(better, lr, best)
     return start
+
+
+def _since(cum: np.ndarray, start: np.ndarray) -> np.ndarray:
+    cols = np.arange(cum.shape[1])
+    return (cum[-1] - cum[start, cols]).astype(float)
 
 
 def _backlog(trace: StationTrace, score_from: float) -> _Backlog | None:
@@ -183,14 +219,18 @@ def _backlog(trace: StationTrace, score_from: float) -> _Backlog | None:
     if span <= 0.0 or float(times[-1] - times[0]) <= 0.0:
         return None
     start = changed_rate_since(arrived, times)
-    cols = np.arange(arrived.shape[1])
-    counts = (arrived[-1] - arrived[start, cols]).astype(float)
+    counts = _since(arrived, start)
     minutes = np.maximum(times[-1] - times[start], 1e-9)
-    jobs = (trace.queue + trace.busy).astype(float)
-    departed = (arrived[-1] - arrived[0]) - (jobs[-1] - jobs[0])
-    busy_minutes = (trace.busy[:-1] * np.diff(times)[:, None]).sum(axis=0)
-    rolling = trace.service_mean[-1]
-    mean = np.where(departed >= 5, busy_minutes / np.maximum(departed, 1), rolling)
+    # Service: departures per busy server-minute, measured since its own change point (a slower
+    # machine, a new mix of work), so a change is not diluted over the whole look-back.
+    departed = (arrived - (trace.queue + trace.busy)).astype(float)
+    zero = np.zeros((1, arrived.shape[1]))
+    busy = np.vstack([zero, np.cumsum(trace.busy[:-1] * np.diff(times)[:, None], axis=0)])
+    served_from = changed_rate_since(departed, times, busy, SERVICE_LR)
+    served = _since(departed, served_from)
+    busy_minutes = _since(busy, served_from)
+    enough = served >= 5
+    mean = np.where(enough, busy_minutes / np.maximum(served, 1), trace.service_mean[-1])
     return _Backlog(
         arrivals=counts,
         minutes=minutes,
@@ -198,6 +238,9 @@ def _backlog(trace: StationTrace, score_from: float) -> _Backlog | None:
         waiting=trace.queue[-1].astype(float),
         capacity=trace.capacity[-1],
         span=span,
+        service_over=np.maximum(times[-1] - times[served_from], 0.0),
+        served=np.where(enough, served, 0.0),
+        busy_minutes=busy_minutes,
     )
 
 
@@ -210,9 +253,12 @@ def backlog_load(trace: StationTrace, score_from: float) -> np.ndarray | None:
 
 
 def _poisson_confidence(counts: _Backlog, top: int, rng: np.random.Generator, draws: int) -> float:
-    """Share of Poisson resamples of the arrival counts that keep the same top station."""
-    resampled = rng.poisson(counts.arrivals, size=(draws, len(counts.arrivals)))
-    loads = counts.load(resampled.astype(float))
+    """Share of Poisson resamples of the arrival and departure counts that keep the same top
+    station."""
+    m = len(counts.arrivals)
+    arrivals = rng.poisson(counts.arrivals, size=(draws, m)).astype(float)
+    served = rng.poisson(counts.served, size=(draws, m)).astype(float)
+    loads = counts.load(arrivals, served)
     return float(np.mean(loads.argmax(axis=1) == top))
 
 
@@ -268,6 +314,7 @@ def detect(
             "backlog_load": _shares(load, trace.stations),
             "rate_over_min": _shares(counts.minutes, trace.stations),
             "service_mean_min": _shares(counts.mean, trace.stations),
+            "service_over_min": _shares(counts.service_over, trace.stations),
         }
     elif total.max() > 0.0:
         top = int(total.argmax())

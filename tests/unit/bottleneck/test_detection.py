@@ -113,7 +113,8 @@ def test_a_jump_in_arrivals_is_measured_from_the_change() -> None:
     edging_arrivals = np.where(times < 150, 0.4 * times, 60 + 0.9 * (times - 150))
     arrived = np.floor(np.stack([times, 0.7 * times, edging_arrivals], 1)).astype(np.int64)
     queue = np.zeros((n, 3), dtype=np.int64)
-    busy = np.tile(np.array([1, 5, 2]), (n, 1)).astype(np.int64)
+    busy = np.tile(np.array([1, 5, 1]), (n, 1)).astype(np.int64)
+    busy[150:, 2] = 3  # with no queue, twice the jobs keep more servers busy
     cap = np.tile(np.array([3, 7, 3]), (n, 1)).astype(np.int64)
     mean = np.tile(np.array([1.0, 8.0, 3.0]), (n, 1))
     trace = StationTrace(times, STATIONS, queue, busy, cap, arrived, mean)
@@ -123,3 +124,54 @@ def test_a_jump_in_arrivals_is_measured_from_the_change() -> None:
     assert found.evidence["rate_over_min"]["surfacing"] == 180.0
     steady = detect(trace.window(0.0, 140.0), np.random.default_rng(0), score_from=125.0)
     assert steady.station == "surfacing"
+
+
+def _fluid(rate: float, service: np.ndarray, servers: int) -> tuple[np.ndarray, ...]:
+    """A station fed ``rate`` jobs a minute, sampled every minute: cumulative arrivals, jobs
+    waiting and servers busy when each server finishes one job per ``service[t]`` minutes."""
+    n = len(service)
+    arrived, queue, busy = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    done = 0.0
+    for t in range(1, n):
+        arrived[t] = int(rate * t)
+        jobs = arrived[t] - int(done)
+        busy[t] = min(jobs, servers)
+        queue[t] = jobs - busy[t]
+        done += busy[t] / service[t]
+    return arrived, queue, busy
+
+
+def _slowed_edging_trace() -> StationTrace:
+    """Edging (5 servers, 0.6 jobs/min) takes 5 minutes a job until minute 150, then 10 (a
+    machine at half speed: load 0.6 -> 1.2); its arrivals do not change. Surfacing runs
+    steadily at 0.85 (0.7 jobs/min, 8.5 minutes, 7 servers)."""
+    n = 181
+    times = np.arange(n, dtype=float)
+    cols = [
+        _fluid(1.0, np.full(n, 1.0), 3),
+        _fluid(0.7, np.full(n, 8.5), 7),
+        _fluid(0.6, np.where(times >= 150, 10.0, 5.0), 5),
+    ]
+    arrived, queue, busy = (np.stack([c[k] for c in cols], 1) for k in range(3))
+    cap = np.tile(np.array([3, 7, 5]), (n, 1)).astype(np.int64)
+    mean = np.tile(np.array([1.0, 8.5, 5.0]), (n, 1))
+    return StationTrace(times, STATIONS, queue, busy, cap, arrived, mean)
+
+
+def test_a_slower_machine_is_measured_from_the_slowdown() -> None:
+    # Fifteen minutes after edging halves its speed, busy minutes per departure over the whole
+    # look-back still say 5.4 (load 0.72, below surfacing's 0.85); since the change point on
+    # departures per busy server-minute they say about 10 (load above 1).
+    trace = _slowed_edging_trace()
+    before = detect(trace.window(0.0, 148.0), np.random.default_rng(0), score_from=133.0)
+    assert before.station == "surfacing"
+    assert before.evidence["service_over_min"]["edging"] == 148.0
+    found = detect(trace.window(0.0, 165.0), np.random.default_rng(0), score_from=150.0)
+    assert found.station == "edging"
+    assert found.evidence["service_over_min"]["edging"] <= 20.0
+    assert found.evidence["service_mean_min"]["edging"] > 9.0
+    assert (
+        found.evidence["backlog_load"]["edging"] > 1.0 > found.evidence["backlog_load"]["surfacing"]
+    )
+    assert found.evidence["service_over_min"]["surfacing"] == 165.0
+    assert 0.5 < found.confidence < 1.0  # the few departures since the change leave doubt
