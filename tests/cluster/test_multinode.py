@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from ils.settings import Settings
+from tests.cluster.conftest import _free_port
 from tests.cluster.watching import Watcher, login
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,12 +87,6 @@ def _settings_dict(settings: Settings) -> dict[str, Any]:
     raw["secret_key"] = settings.secret_key.get_secret_value()
     raw["secret_key_previous"] = settings.secret_key_previous.get_secret_value()
     return raw
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class TwoNodes:
