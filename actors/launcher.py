@@ -80,7 +80,7 @@ def up(
     try:
         applied = asyncio.run(_migrate(settings))
         say(f"database migrated ({len(applied)} new migration(s))")
-        apply_serve_tuning()
+        apply_serve_tuning(settings.serve_ingress)
         ctx = ray.init(
             namespace="ils",
             dashboard_port=settings.ray_dashboard_port,

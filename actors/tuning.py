@@ -3,11 +3,19 @@
 Measured on a 2-core box (ARCHITECTURE.md §5): running user code and the router on the replica's
 main loop, and keeping per-request access logs off the hot path, cut WebSocket push p99 from 83 to
 52 ms. They are defaults: a value already in the environment wins.
+
+The ingress is Serve's Python proxy (``proxy``, the default) or Serve's HAProxy ingress
+(``haproxy``): HAProxy, shipped with ``ray[serve]``, listens on the HTTP port and hands each
+connection to a replica's own HTTP server, so request bodies and WebSocket frames no longer pass
+through the Python proxy and a Ray call each (``ils bench propagation --ingress`` measures both).
 """
 
 from __future__ import annotations
 
 import os
+from typing import Literal
+
+Ingress = Literal["proxy", "haproxy"]
 
 SERVE_DEFAULTS = {
     "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
@@ -16,9 +24,16 @@ SERVE_DEFAULTS = {
     "RAY_SERVE_LOG_TO_STDERR": "0",
 }
 
+INGRESS_SETTINGS: dict[str, dict[str, str]] = {
+    "proxy": {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "0", "RAY_SERVE_ENABLE_HA_PROXY": "0"},
+    "haproxy": {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1"},
+}
 
-def apply_serve_tuning() -> dict[str, str]:
-    """Set the defaults in this process (Ray's processes inherit them); return what is in force."""
+
+def apply_serve_tuning(ingress: Ingress = "proxy") -> dict[str, str]:
+    """Set the defaults and the ingress in this process (Ray's processes inherit them); return
+    what is in force. The ingress is set, not defaulted: it must agree with the settings."""
     for name, value in SERVE_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    return {name: os.environ[name] for name in SERVE_DEFAULTS}
+    os.environ.update(INGRESS_SETTINGS[ingress])
+    return {name: os.environ[name] for name in (*SERVE_DEFAULTS, *INGRESS_SETTINGS[ingress])}

@@ -8,6 +8,7 @@ started in).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,6 +80,10 @@ class Settings(BaseSettings):
     background_with_api: bool = True
     #: Seconds between two rounds of the figures upkeep (see ils/services/housekeeping.py).
     upkeep_every_s: float = 10.0
+    #: Serve's ingress started by ``ils up``: its Python proxy (``proxy``) or its HAProxy ingress
+    #: (``haproxy``), which forwards connections to the replicas' own HTTP servers (see
+    #: actors/tuning.py and docs/OPERATIONS.md). Only read before Ray starts.
+    serve_ingress: Literal["proxy", "haproxy"] = "proxy"
 
     def with_urls(self, database_url: str, redis_url: str) -> Settings:
         return self.model_copy(update={"database_url": database_url, "redis_url": redis_url})
