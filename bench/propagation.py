@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import numpy as np
 
@@ -75,9 +76,15 @@ class Sender:
     """
 
     def __init__(
-        self, http: httpx.AsyncClient, lab_id: str, secret: str, total: int, batch_s: float = 0.0
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        lab_id: str,
+        secret: str,
+        total: int,
+        batch_s: float = 0.0,
     ) -> None:
-        self.http, self.url = http, f"/api/webhooks/lims/{lab_id}"
+        self.http, self.url = http, f"{base_url}/api/webhooks/lims/{lab_id}"
         self.secret = secret.encode()
         #: 0: one signed request per event; else events are grouped over this window.
         self.batch_s = batch_s
@@ -118,18 +125,18 @@ class Sender:
         raw = json.dumps(events[0] if not self.batch_s else {"events": events}).encode()
         headers = {"ILS-Signature": sign(self.secret, raw, int(time.time()))}
         headers["Content-Type"] = "application/json"
-        async with self.gate:  # a bounded pool: httpcore's queue grows costly past it
+        async with self.gate:  # a bounded number of requests in flight
             self.sent[idxs] = time.time()
             try:
-                answer = await self.http.post(self.url, content=raw, headers=headers)
-            except httpx.HTTPError as exc:
+                async with self.http.post(self.url, data=raw, headers=headers) as answer:
+                    status, body = answer.status, await answer.json(content_type=None)
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 self._count(self.errors, type(exc).__name__)
                 return
             self.answered[idxs] = time.time()
-        if answer.status_code != 200:
-            self._count(self.errors, str(answer.status_code))
+        if status != 200:
+            self._count(self.errors, str(status))
             return
-        body = answer.json()
         for result in body["results"] if self.batch_s else [body]:
             self._count(self.outcomes, str(result.get("result")))
 
@@ -294,16 +301,20 @@ async def _drive(
             connect_s = await clients.start()
             lab = parties["lab"]
             total = sum(p.count for p in phases)
-            sender = Sender(http, lab["tenant_id"], lab["webhook_secret"], total, batch_s)
+            connector = aiohttp.TCPConnector(limit=IN_FLIGHT)
+            timeout = aiohttp.ClientTimeout(total=60)
             bounds, streams = [start], []
             try:
-                for phase in phases:
-                    sent = await sender.run(phase)
-                    quiet = await _quiet(conn, tenant_ids)
-                    heads = await _log_heads(conn, tenant_ids)
-                    drained = await _drain(conn, viewers, clients.last, heads)
-                    bounds.append(heads)
-                    streams.append({**sent, **quiet, **drained})
+                async with aiohttp.ClientSession(connector=connector, timeout=timeout) as posts:
+                    sender = Sender(posts, base_url, lab["tenant_id"], lab["webhook_secret"],
+                                    total, batch_s)  # fmt: skip
+                    for phase in phases:
+                        sent = await sender.run(phase)
+                        quiet = await _quiet(conn, tenant_ids)
+                        heads = await _log_heads(conn, tenant_ids)
+                        drained = await _drain(conn, viewers, clients.last, heads)
+                        bounds.append(heads)
+                        streams.append({**sent, **quiet, **drained})
             finally:
                 seen = await clients.stop()
             logs = await _logs(conn, start)
@@ -445,7 +456,7 @@ def _on_ray(settings: Any, args: argparse.Namespace, phases: list[Phase]) -> dic
     from actors.deploy import deploy
     from actors.tuning import apply_serve_tuning
 
-    tuning = apply_serve_tuning()
+    tuning = apply_serve_tuning(args.ingress)
     parties = asyncio.run(tenants(settings))
     ray.init(num_cpus=2, namespace="ils", include_dashboard=False, log_to_driver=False)
     try:
@@ -501,6 +512,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=0.0,
         help="group the events generated over this window into one signed request (0: one "
         "request per event); latency is then measured from each event's generation",
+    )
+    parser.add_argument(
+        "--ingress",
+        choices=("proxy", "haproxy"),
+        default="proxy",
+        help="Serve's Python proxy, or its HAProxy ingress (actors/tuning.py)",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -562,7 +579,8 @@ def _conditions(args: argparse.Namespace, load_before: Any, embedded: bool) -> d
         "tenants": {"labs": 1, "practices": PRACTICES},
         "steps_per_job": len(STEPS),
         "ray": "local, num_cpus=2, serve_config.yaml apps (api autoscaled 1-4, gateway 1)",
-        "sender": "driver process (with the Ray driver and orchestration), httpx async, open loop",
+        "ingress": args.ingress,
+        "sender": "driver process (with the Ray driver and orchestration), aiohttp, open loop",
         "sender_mode": f"batches of the events generated over {args.batch_ms:g} ms"
         if args.batch_ms
         else "one signed request per event",

@@ -25,6 +25,8 @@ from ils.settings import Settings
 PASSWORD = "Bench-Propagation-Phrase-7!"
 PRACTICES = 4
 CLIENTS = 100
+#: Seconds between two steps of one job in the schedule (at least; more with long phases).
+STEP_GAP_S = 3.0
 #: Each order's job, step by step: every step moves it forward, so each is an order event.
 STEPS: list[tuple[str, dict[str, Any]]] = [
     ("job.accepted", {"status": "accepted"}),
@@ -143,7 +145,9 @@ async def place_orders(
 
     began = time.perf_counter()
     for phase in phases:
-        needed = math.ceil(phase.count / len(STEPS))
+        # enough jobs that one job's steps are STEP_GAP_S apart at the phase's rate: a slow
+        # answer then holds back its own job's next step, not the whole schedule
+        needed = max(math.ceil(phase.count / len(STEPS)), math.ceil(phase.rate * STEP_GAP_S))
         phase.orders = list(await asyncio.gather(*(place(k) for k in range(needed))))
     return time.perf_counter() - began
 
