@@ -34,6 +34,7 @@ from bench.lab_group import LabGroup
 from bench.resources import Sampler
 from bench.traffic import Floor, FloorConfig, Practices, Screen, Telemetry, percentiles
 from ils.db.database import Database
+from ils.settings import Settings
 
 SEED = 20261125
 PRACTICES = 8
@@ -170,6 +171,7 @@ def conditions(quick: bool, sockets: int) -> dict[str, Any]:
         "telemetry_readings_per_s": READINGS_PER_S,
         "sockets": sockets,
         "ray": "local, num_cpus=2, Serve apps of serve_config.yaml, tuning of actors/tuning.py",
+        "ingress": Settings().serve_ingress,
         "generators": "in the bench process, same machine",
         "database": "scratch database on ILS_DATABASE_URL or the embedded PostgreSQL",
         "seed": SEED,

@@ -31,7 +31,7 @@ def ray_cluster() -> Iterator[None]:
 
     from actors.tuning import apply_serve_tuning
 
-    apply_serve_tuning()
+    apply_serve_tuning(Settings().serve_ingress)  # ILS_SERVE_INGRESS picks the ingress tested
     ray.init(num_cpus=2, namespace="ils", include_dashboard=False, log_to_driver=False)
     try:
         yield
