@@ -64,6 +64,10 @@ class LoadRun:
         self.sampler = Sampler()
         self.seconds = self.drain_s = self.settle_s = 0.0
         self.settled = False
+        #: Each tenant's log head when the screens were last checked, just before they stop:
+        #: what a screen must have received (later events, such as a station snapshot written
+        #: after the stop, are not the screens' to see).
+        self.heads_at_stop: dict[str, int] = {}
 
     async def drive(self, seconds: float, disturb: Disturbance | None = None) -> None:
         await self.telemetry.register(self.client)
@@ -95,7 +99,7 @@ class LoadRun:
         """Let every screen reach its tenant's log head; False if some did not in ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            log = await reconcile.heads(self.db)
+            log = self.heads_at_stop = await reconcile.heads(self.db)
             if all(s.last_seq >= log.get(s.tenant.tenant_id, 0) for s in self.screens):
                 return True
             await asyncio.sleep(1.0)
@@ -107,7 +111,9 @@ class LoadRun:
         db_side = await reconcile.database_side(
             self.db, self.group.lab.tenant_id, self.floor.sent_ids, self.practices.placed
         )
-        screens = await reconcile.screens_side(self.client, self.db, self.group, self.screens)
+        screens = await reconcile.screens_side(
+            self.client, self.db, self.group, self.screens, self.heads_at_stop
+        )
         errors = (
             sum(self.practices.tally.errors.values())
             + sum(self.telemetry.tally.errors.values())

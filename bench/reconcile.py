@@ -4,7 +4,8 @@
   ``lims_webhook_events``; orders acknowledged with 201 that are not in ``orders``.
 - duplicate transitions: an order's status or station change recorded twice in a tenant's log
   (the floor never revisits a station or a status, so any repeat is a duplicate).
-- screens: seqs missing or received twice against the tenant's log head, and whether each
+- screens: seqs missing or received twice against the tenant's log head when the screens stopped
+  (events written after that, e.g. a late station snapshot, are not expected), and whether each
   screen's folded view of the orders equals GET /api/orders for its tenant.
 """
 
@@ -82,12 +83,20 @@ async def orders_view(client: httpx.AsyncClient, tenant: Tenant) -> dict[str, An
 
 
 async def screens_side(
-    client: httpx.AsyncClient, db: Database, group: LabGroup, screens: list[Screen]
+    client: httpx.AsyncClient,
+    db: Database,
+    group: LabGroup,
+    screens: list[Screen],
+    upto: dict[str, int],
 ) -> dict[str, Any]:
+    """Each screen against its tenant's log up to ``upto`` (the heads when the screens stopped)."""
     truth = {t.tenant_id: await orders_view(client, t) for t in group.tenants}
     kinds = {t.tenant_id: TenantKind.PRACTICE for t in group.practices}
     kinds[group.lab.tenant_id] = TenantKind.LAB
-    expected = {t: await visible_seqs(db, t, kind) for t, kind in kinds.items()}
+    expected = {
+        t: {s for s in await visible_seqs(db, t, kind) if s <= upto.get(t, 0)}
+        for t, kind in kinds.items()
+    }
     missing = duplicates = unequal = differing = 0
     examples: list[Any] = []
     for screen in screens:
