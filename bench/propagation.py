@@ -356,10 +356,13 @@ def _phase_figures(run: dict[str, Any], k: int, phase: Phase) -> dict[str, Any]:
     origin = run["due"] if run["batched"] else run["sent"]
     latencies, generated, after_answer = [], [], []
     lost, duplicated, unexpected, frames = 0, 0, 0, 0
+    first_sent, last_frame = float(np.nanmin(sent)) if np.isfinite(sent).any() else 0.0, 0.0
     for viewer, got in zip(run["viewers"], run["seen"], strict=True):
         hooks = got["hooks"]
         mine = (hooks >= phase.first) & (hooks < phase.first + phase.count)
         latencies.append((got["times"][mine] - origin[hooks[mine]]) * 1000.0)
+        if mine.any():
+            last_frame = max(last_frame, float(got["times"][mine].max()))
         generated.append((got["times"][mine] - run["due"][hooks[mine]]) * 1000.0)
         after_answer.append((got["times"][mine] - run["answered"][hooks[mine]]) * 1000.0)
         lo, hi = before[viewer.tenant_id], after[viewer.tenant_id]
@@ -385,7 +388,10 @@ def _phase_figures(run: dict[str, Any], k: int, phase: Phase) -> dict[str, Any]:
         "events_duplicated": int(duplicated),
         "events_unexpected": int(unexpected),
         "frames_received": int(frames),
-        "frames_received_per_s": round(frames / phase.duration_s, 1),
+        # over the time the phase's frames really took: first webhook sent -> last frame read
+        "frames_received_per_s": round(frames / max(last_frame - first_sent, 1e-9), 1)
+        if frames
+        else 0.0,
     }
 
 
