@@ -13,7 +13,11 @@ service time over its staffed servers, plus the work already waiting spread over
 Stations that did not change keep precise long-run figures; a station that changed is measured
 since the change, separately for its two rates. Arrivals: the rate comes from the latest stretch
 of the look-back whose count differs from the rest by a Poisson likelihood-ratio test (a single
-change point, the most significant of ``CHANGE_WINDOWS``, 2 log LR above ``CHANGE_LR``). Service:
+change point, the most significant of ``CHANGE_WINDOWS``, 2 log LR above ``CHANGE_LR``). When the
+snapshots count the jobs routed through each station as they enter the line, that count replaces
+the station's own arrivals (the work heading for it: a new mix shows minutes before it reaches the
+station), and its change point may also come from the share of entering jobs routed through the
+station (a binomial test, ``ROUTED_LR``); the evidence's ``rate_signal`` says which. Service:
 the same test on departures per busy server-minute (``SERVICE_LR``), and the mean service time is
 busy server-minutes per departure since that change point (the rolling mean of the snapshots when
 fewer than 5 jobs left), so a machine that slows is not diluted over the whole look-back. A
@@ -37,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from ils.analytics.bottleneck.demand import share_changed_since
 from ils.analytics.bottleneck.trace import StationTrace
 
 
@@ -133,6 +138,9 @@ CHANGE_LR = 8.0
 #: than Poisson and the Poisson ratio understates the evidence; chosen on seeds other than the
 #: bench's (bench/bottleneck.py).
 SERVICE_LR = 4.0
+#: The same for the share of the line's entering jobs routed through a station (a binomial
+#: test, ``demand.share_changed_since``); chosen on seeds other than the bench's.
+ROUTED_LR = 8.0
 
 
 @dataclass(frozen=True)
@@ -140,7 +148,7 @@ class _Backlog:
     """The counts behind the offered load: per station the arrivals and minutes of the stretch
     its rate is measured over, the departures and busy server-minutes its mean service time is
     measured over (``served`` 0: the snapshots' rolling mean is used), the jobs waiting now and
-    the servers."""
+    the servers. ``rate_signal`` names what each station's rate was measured on."""
 
     arrivals: np.ndarray
     minutes: np.ndarray
@@ -151,6 +159,7 @@ class _Backlog:
     service_over: np.ndarray
     served: np.ndarray
     busy_minutes: np.ndarray
+    rate_signal: tuple[str, ...]
 
     def load(self, arrivals: np.ndarray, served: np.ndarray | None = None) -> np.ndarray:
         mean = self.mean
@@ -218,8 +227,8 @@ def _backlog(trace: StationTrace, score_from: float) -> _Backlog | None:
     span = float(times[-1] - score_from)
     if span <= 0.0 or float(times[-1] - times[0]) <= 0.0:
         return None
-    start = changed_rate_since(arrived, times)
-    counts = _since(arrived, start)
+    start, rate_signal = _rate_since(trace)
+    counts = _since(arrived if trace.routed is None else trace.routed, start)
     minutes = np.maximum(times[-1] - times[start], 1e-9)
     # Service: departures per busy server-minute, measured since its own change point (a slower
     # machine, a new mix of work), so a change is not diluted over the whole look-back.
@@ -241,7 +250,29 @@ def _backlog(trace: StationTrace, score_from: float) -> _Backlog | None:
         service_over=np.maximum(times[-1] - times[served_from], 0.0),
         served=np.where(enough, served, 0.0),
         busy_minutes=busy_minutes,
+        rate_signal=rate_signal,
     )
+
+
+def _rate_since(trace: StationTrace) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Per station: the sample its arrival rate is measured from, and on what. With ``routed``
+    counts the rate is the work heading for the station (jobs routed through it as they enter
+    the line), measured since the later of two change points: of that count's rate, and of the
+    share of entering jobs it is (a new product mix changes the share first)."""
+    times = trace.times
+    if trace.routed is None:
+        assert trace.arrived is not None
+        start = changed_rate_since(trace.arrived, times)
+        return start, tuple("arrivals_since_change" if a else "arrivals" for a in start)
+    entered = trace.routed.max(axis=1)  # every route starts at order entry
+    by_rate = changed_rate_since(trace.routed, times)
+    by_share = share_changed_since(trace.routed, entered, times, CHANGE_WINDOWS, ROUTED_LR)
+    start = np.maximum(by_rate, by_share)
+    signal = tuple(
+        "routed_share_since_change" if s and s == b else "routed_since_change" if r else "routed"
+        for r, s, b in zip(by_rate, start, by_share, strict=True)
+    )
+    return start, signal
 
 
 def backlog_load(trace: StationTrace, score_from: float) -> np.ndarray | None:
@@ -315,6 +346,7 @@ def detect(
             "rate_over_min": _shares(counts.minutes, trace.stations),
             "service_mean_min": _shares(counts.mean, trace.stations),
             "service_over_min": _shares(counts.service_over, trace.stations),
+            "rate_signal": dict(zip(trace.stations, counts.rate_signal, strict=True)),
         }
     elif total.max() > 0.0:
         top = int(total.argmax())

@@ -3,6 +3,8 @@
 A trace is a regular or irregular series of snapshots of every station: jobs waiting, servers
 busy and servers available (staffed capacity). Station actors produce snapshots live; the digital
 twin produces the same shape, so detection is tested and benchmarked on the twin unchanged.
+Optionally a snapshot also counts the jobs that entered the line with a route through the station
+(``routed``): the work heading for it before it arrives (see ``demand``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class StationSnapshot:
     capacity: int
     arrived: int = 0  # cumulative jobs that reached the station
     service_mean: float = 0.0  # rolling mean service time (minutes; 0: unknown)
+    routed: int = 0  # cumulative jobs that entered the line with a route through the station
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class StationTrace:
     capacity: np.ndarray
     arrived: np.ndarray | None = None
     service_mean: np.ndarray | None = None
+    routed: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.times.shape[0])
@@ -52,6 +56,7 @@ class StationTrace:
             self.capacity[mask],
             None if self.arrived is None else self.arrived[mask],
             None if self.service_mean is None else self.service_mean[mask],
+            None if self.routed is None else self.routed[mask],
         )
 
     def saturated(self) -> np.ndarray:
@@ -83,17 +88,25 @@ def trace_from_snapshots(snapshots: Sequence[StationSnapshot]) -> StationTrace:
     busy = np.zeros(shape, dtype=np.int64)
     cap = np.zeros(shape, dtype=np.int64)
     arrived = np.zeros(shape, dtype=np.int64)
+    routed = np.zeros(shape, dtype=np.int64)
     mean = np.zeros(shape)
     for s in snapshots:
         r, c = row[s.at], col[s.station]
         queue[r, c], busy[r, c], cap[r, c] = s.queue, s.in_process, s.capacity
-        arrived[r, c], mean[r, c] = s.arrived, s.service_mean
+        arrived[r, c], mean[r, c], routed[r, c] = s.arrived, s.service_mean, s.routed
     for r in range(1, len(times)):
         missing = queue[r] < 0
-        for arr in (queue, busy, cap, arrived, mean):
+        for arr in (queue, busy, cap, arrived, mean, routed):
             arr[r, missing] = arr[r - 1, missing]
     queue[queue < 0] = 0
     known = bool((mean > 0).any())
     return StationTrace(
-        times, stations, queue, busy, cap, arrived if known else None, mean if known else None
+        times,
+        stations,
+        queue,
+        busy,
+        cap,
+        arrived if known else None,
+        mean if known else None,
+        routed if bool((routed > 0).any()) else None,
     )

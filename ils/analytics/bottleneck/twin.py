@@ -179,6 +179,7 @@ class _Station:
         self.waiting: deque[_Job] = deque()
         self.busy = 0
         self.arrived = 0
+        self.routed = 0  # jobs that entered the line with a route through this station
         self.recent: deque[float] = deque([spec.service_mean], maxlen=10)
         self.stats = [0, 0.0, 0.0]  # services, sum, sum of squares
 
@@ -218,7 +219,7 @@ class _Line:
         self.set_routes(state.routes)
         self.jobs: list[_Job] = []
         self.samples: list[
-            tuple[float, list[int], list[int], list[int], list[int], list[float]]
+            tuple[float, list[int], list[int], list[int], list[int], list[float], list[int]]
         ] = []
 
     def set_routes(self, routes: tuple[Route, ...]) -> None:
@@ -260,6 +261,8 @@ class _Line:
             yield self.env.timeout(gap / self.rate)
             job = _Job(self.env.now, self.pick_route(u), units)
             self.jobs.append(job)
+            for name in job.route:
+                self.stations[name].routed += 1
             self.stations[job.route[0]].enter(job)
 
     def apply(self, change: Change) -> Any:
@@ -284,6 +287,7 @@ class _Line:
                     [s.capacity for s in sts],
                     [s.arrived for s in sts],
                     [sum(s.recent) / len(s.recent) for s in sts],
+                    [s.routed for s in sts],
                 )
             )
             yield self.env.timeout(self.spec.sample_every)
@@ -312,6 +316,7 @@ def _result(line: _Line) -> RunResult:
         np.array([s[3] for s in line.samples], dtype=np.int64),
         np.array([s[4] for s in line.samples], dtype=np.int64),
         np.array([s[5] for s in line.samples], dtype=float),
+        np.array([s[6] for s in line.samples], dtype=np.int64),
     )
     late = trace.window(spec.warmup, spec.horizon)
     util = late.utilization().mean(axis=0) if len(late) else np.zeros(len(names))

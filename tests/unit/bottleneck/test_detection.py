@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from ils.analytics.bottleneck.demand import share_changed_since
 from ils.analytics.bottleneck.detection import (
     active_periods,
     detect,
@@ -175,3 +178,76 @@ def test_a_slower_machine_is_measured_from_the_slowdown() -> None:
     )
     assert found.evidence["service_over_min"]["surfacing"] == 165.0
     assert 0.5 < found.confidence < 1.0  # the few departures since the change leave doubt
+
+
+def _served(arrived: np.ndarray, service: float, servers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Jobs waiting and servers busy each minute at a station fed ``arrived`` (cumulative) whose
+    servers each finish one job per ``service`` minutes."""
+    queue, busy = np.zeros_like(arrived), np.zeros_like(arrived)
+    done = 0.0
+    for t in range(1, len(arrived)):
+        jobs = arrived[t] - int(done)
+        busy[t] = min(jobs, servers)
+        queue[t] = jobs - busy[t]
+        done += busy[t] / service
+    return queue, busy
+
+
+def _new_mix_trace() -> StationTrace:
+    """One job a minute enters at picking. Until minute 150, 40% of them are routed through
+    surfacing (10 servers, 12 minutes: load 0.48), then 90% (load 1.08); they reach surfacing 5
+    minutes after entering. Edging takes every job (8 servers, 7 minutes: load 0.875)."""
+    n = 163
+    times = np.arange(n, dtype=float)
+    routed_surf = np.floor(np.where(times < 150, 0.4 * times, 60 + 0.9 * (times - 150)))
+    lagged = np.concatenate([np.zeros(5), routed_surf[:-5]])
+    entered = np.floor(times)
+    arrived = np.stack([entered, lagged, np.concatenate([np.zeros(10), entered[:-10]])], 1)
+    arrived = arrived.astype(np.int64)
+    cols = [
+        _served(arrived[:, j], s, k) for j, (s, k) in enumerate([(1.0, 3), (12.0, 10), (7.0, 8)])
+    ]
+    queue, busy = (np.stack([c[i] for c in cols], 1) for i in range(2))
+    cap = np.tile(np.array([3, 10, 8]), (n, 1)).astype(np.int64)
+    mean = np.tile(np.array([1.0, 12.0, 7.0]), (n, 1))
+    routed = np.stack([entered, routed_surf, entered], 1).astype(np.int64)
+    return StationTrace(times, STATIONS, queue, busy, cap, arrived, mean, routed)
+
+
+def test_a_new_mix_names_the_station_it_is_routed_to_before_its_arrivals_jump() -> None:
+    # Twelve minutes after the mix changed surfacing has received 6 jobs of the new mix, too few
+    # to tell from its own arrivals; 10 of the 12 jobs that entered since are routed through it.
+    trace = _new_mix_trace()
+    found = detect(trace, np.random.default_rng(0), score_from=147.0)
+    assert found.station == "surfacing"
+    assert found.evidence["rate_signal"]["surfacing"] == "routed_share_since_change"
+    assert found.evidence["rate_signal"]["edging"] == "routed"
+    assert found.evidence["rate_over_min"]["surfacing"] <= 15.0
+    assert found.evidence["backlog_load"]["surfacing"] > 1.0
+    own_arrivals = detect(replace(trace, routed=None), np.random.default_rng(0), score_from=147.0)
+    assert own_arrivals.station == "edging"
+    assert own_arrivals.evidence["rate_signal"]["surfacing"] == "arrivals"
+    steady = detect(trace.window(0.0, 148.0), np.random.default_rng(0), score_from=133.0)
+    assert steady.station == "edging"
+
+
+def test_the_routed_share_changes_only_where_the_mix_changed() -> None:
+    times = np.arange(121, dtype=float)
+    entered = np.floor(times)
+    share = np.floor(np.where(times < 100, 0.3 * times, 30 + 0.8 * (times - 100)))
+    routed = np.stack([entered, share, np.floor(0.5 * times)], 1).astype(np.int64)
+    start = share_changed_since(routed, entered, times, (5.0, 10.0, 20.0, 40.0), 8.0)
+    assert start[0] == 0 and start[2] == 0
+    assert times[start[1]] == 100.0
+
+
+def test_snapshots_carry_the_jobs_routed_through_each_station() -> None:
+    snaps = [
+        StationSnapshot(float(t), name, 0, 1, 2, arrived=t, service_mean=1.0, routed=r * t)
+        for t in range(3)
+        for name, r in (("edging", 2), ("surfacing", 1))
+    ]
+    trace = trace_from_snapshots(snaps)
+    assert trace.routed is not None
+    assert trace.routed.tolist() == [[0, 0], [2, 1], [4, 2]]
+    assert trace_from_snapshots([replace(s, routed=0) for s in snaps]).routed is None

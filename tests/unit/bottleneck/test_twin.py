@@ -118,3 +118,18 @@ def test_live_snapshot_becomes_a_line_in_line_order() -> None:
         line_state_from_snapshot(bad)
     pointers = {i.pointer for i in err.value.issues}
     assert {"/stations/polishing", "/stations/polishing/staff"} <= pointers
+
+
+def test_the_twin_counts_the_jobs_routed_through_each_station_as_they_enter() -> None:
+    stations = {
+        "surfacing": TwinStation(staff=3, service_mean=1.0, service_cv=0.5),
+        "edging": TwinStation(staff=3, service_mean=1.0, service_cv=0.5),
+    }
+    routes = (Route(("surfacing", "edging"), 0.25), Route(("edging",), 0.75))
+    run = simulate(LineState(stations, 1.0, routes), RunSpec(400.0, sample_every=5.0), 3)
+    assert run.trace.routed is not None
+    surfacing, edging = run.trace.routed[-1].tolist()
+    assert 340 <= edging <= 460  # every job is routed through edging: all that entered
+    assert surfacing / edging == pytest.approx(0.25, abs=0.06)
+    # counted at entry: edging's count runs ahead of the jobs that reached it
+    assert (run.trace.routed[:, 1] >= run.trace.arrived[:, 1]).all()  # type: ignore[index]
