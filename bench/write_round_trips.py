@@ -21,7 +21,8 @@ from typing import Any
 
 import asyncpg
 
-from bench.webhooks import ORDER, PASSWORD, _with_database
+from bench.scratch import with_database
+from bench.webhooks import ORDER, PASSWORD
 from ils.db.migrate import migrate
 from ils.domain.access import Principal, Role, TenantKind
 from ils.domain.order import OrderDraft
@@ -80,7 +81,7 @@ async def _run(settings: Settings) -> dict[str, Any]:
     try:
         scratch = settings.model_copy(
             update={
-                "database_url": _with_database(settings.database_url, name),
+                "database_url": with_database(settings.database_url, name),
                 "redis_prefix": f"ils-bench-{secrets.token_hex(4)}:",
                 "db_pool_min": 1,
                 "db_pool_max": 1,  # one connection: every statement passes the logger
