@@ -111,6 +111,8 @@ class LoadRun:
         db_side = await reconcile.database_side(
             self.db, self.group.lab.tenant_id, self.floor.sent_ids, self.practices.placed
         )
+        # the run and its drain can outlast an access token (15 min): read the truth with fresh ones
+        await lab_group.login_all(self.group, self.client)
         screens = await reconcile.screens_side(
             self.client, self.db, self.group, self.screens, self.heads_at_stop
         )
