@@ -522,8 +522,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--ingress",
         choices=("proxy", "haproxy"),
-        default="proxy",
-        help="Serve's Python proxy, or its HAProxy ingress (actors/tuning.py)",
+        default="haproxy",
+        help="Serve's HAProxy ingress (the default of ils up) or its Python proxy",
     )
     args = parser.parse_args(argv)
     quick = args.quick

@@ -80,10 +80,10 @@ class Settings(BaseSettings):
     background_with_api: bool = True
     #: Seconds between two rounds of the figures upkeep (see ils/services/housekeeping.py).
     upkeep_every_s: float = 10.0
-    #: Serve's ingress started by ``ils up``: its Python proxy (``proxy``) or its HAProxy ingress
-    #: (``haproxy``), which forwards connections to the replicas' own HTTP servers (see
-    #: actors/tuning.py and docs/OPERATIONS.md). Only read before Ray starts.
-    serve_ingress: Literal["proxy", "haproxy"] = "proxy"
+    #: Serve's ingress started by ``ils up``: its HAProxy ingress (``haproxy``), which forwards
+    #: connections to the replicas' own HTTP servers, or its Python proxy (``proxy``) (see
+    #: actors/tuning.py and docs/OPERATIONS.md "Ingress"). Only read before Ray starts.
+    serve_ingress: Literal["proxy", "haproxy"] = "haproxy"
 
     def with_urls(self, database_url: str, redis_url: str) -> Settings:
         return self.model_copy(update={"database_url": database_url, "redis_url": redis_url})
