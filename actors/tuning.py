@@ -31,10 +31,16 @@ INGRESS_SETTINGS: dict[str, dict[str, str]] = {
 }
 
 
-def apply_serve_tuning(ingress: Ingress = "haproxy") -> dict[str, str]:
+def apply_serve_tuning(
+    ingress: Ingress = "haproxy", haproxy_metrics_port: int | None = None
+) -> dict[str, str]:
     """Set the defaults and the ingress in this process (Ray's processes inherit them); return
-    what is in force. The ingress is set, not defaulted: it must agree with the settings."""
+    what is in force. The ingress is set, not defaulted: it must agree with the settings.
+    ``haproxy_metrics_port`` moves HAProxy's Prometheus port off 9101 (tests and benchmarks, so
+    they can run beside a running ILS)."""
     for name, value in SERVE_DEFAULTS.items():
         os.environ.setdefault(name, value)
     os.environ.update(INGRESS_SETTINGS[ingress])
+    if haproxy_metrics_port is not None:
+        os.environ["RAY_SERVE_HAPROXY_METRICS_PORT"] = str(haproxy_metrics_port)
     return {name: os.environ[name] for name in (*SERVE_DEFAULTS, *INGRESS_SETTINGS[ingress])}

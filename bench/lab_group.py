@@ -102,7 +102,7 @@ def start_cluster(settings: Settings, port: int) -> Any:
     from actors.deploy import deploy
     from actors.tuning import apply_serve_tuning
 
-    apply_serve_tuning(settings.serve_ingress)
+    apply_serve_tuning(settings.serve_ingress, haproxy_metrics_port=free_port())
     ray.init(
         address="local",
         num_cpus=2,

@@ -462,7 +462,7 @@ def _on_ray(settings: Any, args: argparse.Namespace, phases: list[Phase]) -> dic
     from actors.deploy import deploy
     from actors.tuning import apply_serve_tuning
 
-    tuning = apply_serve_tuning(args.ingress)
+    tuning = apply_serve_tuning(args.ingress, haproxy_metrics_port=free_port())
     parties = asyncio.run(tenants(settings))
     ray.init(num_cpus=2, namespace="ils", include_dashboard=False, log_to_driver=False)
     try:

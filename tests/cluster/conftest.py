@@ -31,7 +31,8 @@ def ray_cluster() -> Iterator[None]:
 
     from actors.tuning import apply_serve_tuning
 
-    apply_serve_tuning(Settings().serve_ingress)  # ILS_SERVE_INGRESS picks the ingress tested
+    # ILS_SERVE_INGRESS picks the ingress tested; HAProxy's metrics leave 9101 to a running ILS
+    apply_serve_tuning(Settings().serve_ingress, haproxy_metrics_port=_free_port())
     ray.init(num_cpus=2, namespace="ils", include_dashboard=False, log_to_driver=False)
     try:
         yield
