@@ -32,15 +32,21 @@ INGRESS_SETTINGS: dict[str, dict[str, str]] = {
 
 
 def apply_serve_tuning(
-    ingress: Ingress = "haproxy", haproxy_metrics_port: int | None = None
+    ingress: Ingress = "haproxy",
+    haproxy_metrics_port: int | None = None,
+    haproxy_drain_s: float | None = None,
 ) -> dict[str, str]:
     """Set the defaults and the ingress in this process (Ray's processes inherit them); return
     what is in force. The ingress is set, not defaulted: it must agree with the settings.
     ``haproxy_metrics_port`` moves HAProxy's Prometheus port off 9101 (tests and benchmarks, so
-    they can run beside a running ILS)."""
+    they can run beside a running ILS); ``haproxy_drain_s`` shortens the 30 s a replica stopped
+    behind HAProxy stays up for load balancers to let go of it (tests, where HAProxy is told at
+    once)."""
     for name, value in SERVE_DEFAULTS.items():
         os.environ.setdefault(name, value)
     os.environ.update(INGRESS_SETTINGS[ingress])
     if haproxy_metrics_port is not None:
         os.environ["RAY_SERVE_HAPROXY_METRICS_PORT"] = str(haproxy_metrics_port)
+    if haproxy_drain_s is not None:
+        os.environ["RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S"] = str(haproxy_drain_s)
     return {name: os.environ[name] for name in (*SERVE_DEFAULTS, *INGRESS_SETTINGS[ingress])}

@@ -7,7 +7,6 @@ against it, then drive them over real HTTP (and WebSocket) clients.
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -32,11 +31,11 @@ def ray_cluster() -> Iterator[None]:
 
     from actors.tuning import apply_serve_tuning
 
-    # ILS_SERVE_INGRESS picks the ingress tested; HAProxy's metrics leave 9101 to a running ILS.
-    # A replica stopped behind HAProxy stays up 30 s for load balancers to let go of it; the
-    # tests' HAProxy is told at once, so each redeploy or shutdown need not wait that long.
-    os.environ.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "2")
-    apply_serve_tuning(Settings().serve_ingress, haproxy_metrics_port=_free_port())
+    # ILS_SERVE_INGRESS picks the ingress tested; HAProxy's metrics leave 9101 to a running ILS,
+    # and a redeploy or the shutdown does not wait out the 30 s drain meant for load balancers
+    apply_serve_tuning(
+        Settings().serve_ingress, haproxy_metrics_port=_free_port(), haproxy_drain_s=2.0
+    )
     ray.init(num_cpus=2, namespace="ils", include_dashboard=False, log_to_driver=False)
     try:
         yield
