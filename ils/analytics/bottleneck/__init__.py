@@ -8,7 +8,14 @@ from ils.analytics.bottleneck.optimizer import Move, Plan, Recommendation, recom
 from ils.analytics.bottleneck.prediction import ConstraintForecast, predict_constraint
 from ils.analytics.bottleneck.queueing import mmc, tandem_line
 from ils.analytics.bottleneck.trace import StationSnapshot, StationTrace, trace_from_snapshots
-from ils.analytics.bottleneck.twin import LineState, Route, RunSpec, TwinStation, simulate
+from ils.analytics.bottleneck.twin import (
+    LineState,
+    MachineTelemetry,
+    Route,
+    RunSpec,
+    TwinStation,
+    simulate,
+)
 from ils.analytics.bottleneck.utilization import UtilizationSeries, utilization_series
 from ils.analytics.bottleneck.whatif import WhatIf, line_state_from_snapshot, run_what_if
 
@@ -17,6 +24,7 @@ __all__ = [
     "ConstraintForecast",
     "Detection",
     "LineState",
+    "MachineTelemetry",
     "Move",
     "Plan",
     "Recommendation",

@@ -36,11 +36,12 @@ the share of resamples that name the same station. Both methods' figures go into
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from ils.analytics.bottleneck.cycle_time import CycleChange, cycle_changed_since
 from ils.analytics.bottleneck.demand import share_changed_since
 from ils.analytics.bottleneck.trace import StationTrace
 
@@ -160,6 +161,8 @@ class _Backlog:
     served: np.ndarray
     busy_minutes: np.ndarray
     rate_signal: tuple[str, ...]
+    service_signal: tuple[str, ...]
+    cycle: CycleChange | None = None
 
     def load(self, arrivals: np.ndarray, served: np.ndarray | None = None) -> np.ndarray:
         mean = self.mean
@@ -240,7 +243,10 @@ def _backlog(trace: StationTrace, score_from: float) -> _Backlog | None:
     busy_minutes = _since(busy, served_from)
     enough = served >= 5
     mean = np.where(enough, busy_minutes / np.maximum(served, 1), trace.service_mean[-1])
-    return _Backlog(
+    signal = np.where(
+        enough, np.where(served_from > 0, "departures_since_change", "departures"), "rolling_mean"
+    )
+    backlog = _Backlog(
         arrivals=counts,
         minutes=minutes,
         mean=mean,
@@ -251,6 +257,47 @@ def _backlog(trace: StationTrace, score_from: float) -> _Backlog | None:
         served=np.where(enough, served, 0.0),
         busy_minutes=busy_minutes,
         rate_signal=rate_signal,
+        service_signal=tuple(str(x) for x in signal),
+    )
+    if trace.machine_cycle is None:
+        return backlog
+    return _with_cycle_change(backlog, trace, departed, busy)
+
+
+def _with_cycle_change(
+    backlog: _Backlog, trace: StationTrace, departed: np.ndarray, busy: np.ndarray
+) -> _Backlog:
+    """Stations whose machine cycle time changed: the service mean measured before the change
+    (busy server-minutes per departure over the look-back up to it, when the machines ran
+    steadily: the departure rate's own change point may be the slowdown itself; the snapshots'
+    rolling mean at the change when fewer than 5 jobs left) scaled by the ratio of the cycle
+    times after and before, from the moment of the change. The service time is taken to scale
+    with the machine's cycle (an upper bound where part of a task is handling)."""
+    assert trace.machine_cycle is not None and trace.service_mean is not None
+    change = cycle_changed_since(trace.machine_cycle, trace.times)
+    if not change.changed.any():
+        return replace(backlog, cycle=change)
+    cols = np.arange(len(trace.stations))
+    at = np.maximum(change.start, 1)
+    served = (departed[at, cols] - departed[0]).astype(float)
+    busy_minutes = (busy[at, cols] - busy[0]).astype(float)
+    enough = served >= 5
+    rolling = trace.service_mean[at - 1, cols]
+    before = np.where(enough, busy_minutes / np.maximum(served, 1.0), rolling)
+    on = change.changed
+    signal = tuple(
+        "machine_cycle_time" if c else s for c, s in zip(on, backlog.service_signal, strict=True)
+    )
+    return replace(
+        backlog,
+        mean=np.where(on, before * change.ratio, backlog.mean),
+        served=np.where(on, np.where(enough, served, 0.0), backlog.served),
+        busy_minutes=np.where(on, busy_minutes * change.ratio, backlog.busy_minutes),
+        service_over=np.where(
+            on, trace.times[-1] - trace.times[change.start], backlog.service_over
+        ),
+        service_signal=signal,
+        cycle=change,
     )
 
 
@@ -311,6 +358,25 @@ def _shares(values: np.ndarray, stations: tuple[str, ...]) -> dict[str, float]:
     return dict(zip(stations, np.round(values, 4).tolist(), strict=True))
 
 
+def _cycle_evidence(change: CycleChange, trace: StationTrace) -> dict[str, dict[str, float]]:
+    """Per station with telemetry: its median machine cycle time before and after the change
+    (the same where it did not change), the change's start and z."""
+    out: dict[str, dict[str, float]] = {}
+    for j, name in enumerate(trace.stations):
+        if change.before[j] <= 0:
+            continue
+        out[name] = {
+            "before": round(float(change.before[j]), 2),
+            "after": round(float(change.after[j]), 2),
+        }
+        if change.changed[j]:
+            out[name] |= {
+                "since_min": round(float(trace.times[change.start[j]]), 2),
+                "z": round(float(change.z[j]), 1),
+            }
+    return out
+
+
 def detect(
     trace: StationTrace,
     rng: np.random.Generator,
@@ -347,7 +413,10 @@ def detect(
             "service_mean_min": _shares(counts.mean, trace.stations),
             "service_over_min": _shares(counts.service_over, trace.stations),
             "rate_signal": dict(zip(trace.stations, counts.rate_signal, strict=True)),
+            "service_signal": dict(zip(trace.stations, counts.service_signal, strict=True)),
         }
+        if counts.cycle is not None:
+            evidence["machine_cycle_s"] = _cycle_evidence(counts.cycle, trace)
     elif total.max() > 0.0:
         top = int(total.argmax())
         confidence = float(np.mean(_bootstrap(periods.momentary, len(total), rng, draws) == top))

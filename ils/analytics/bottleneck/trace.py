@@ -4,7 +4,10 @@ A trace is a regular or irregular series of snapshots of every station: jobs wai
 busy and servers available (staffed capacity). Station actors produce snapshots live; the digital
 twin produces the same shape, so detection is tested and benchmarked on the twin unchanged.
 Optionally a snapshot also counts the jobs that entered the line with a route through the station
-(``routed``): the work heading for it before it arrives (see ``demand``).
+(``routed``): the work heading for it before it arrives (see ``demand``), and the recent mean
+``cycle_time_s`` its machines report in their equipment telemetry (``machine_cycle_s``; 0: the
+station has no machines or none reported): a machine that slows shows there within minutes, long
+before enough jobs have left to measure it (see ``detection``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class StationSnapshot:
     arrived: int = 0  # cumulative jobs that reached the station
     service_mean: float = 0.0  # rolling mean service time (minutes; 0: unknown)
     routed: int = 0  # cumulative jobs that entered the line with a route through the station
+    machine_cycle_s: float = 0.0  # recent mean machine cycle time (seconds; 0: no telemetry)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class StationTrace:
     arrived: np.ndarray | None = None
     service_mean: np.ndarray | None = None
     routed: np.ndarray | None = None
+    machine_cycle: np.ndarray | None = None  # seconds; 0 where unknown
 
     def __len__(self) -> int:
         return int(self.times.shape[0])
@@ -57,6 +62,7 @@ class StationTrace:
             None if self.arrived is None else self.arrived[mask],
             None if self.service_mean is None else self.service_mean[mask],
             None if self.routed is None else self.routed[mask],
+            None if self.machine_cycle is None else self.machine_cycle[mask],
         )
 
     def saturated(self) -> np.ndarray:
@@ -90,13 +96,15 @@ def trace_from_snapshots(snapshots: Sequence[StationSnapshot]) -> StationTrace:
     arrived = np.zeros(shape, dtype=np.int64)
     routed = np.zeros(shape, dtype=np.int64)
     mean = np.zeros(shape)
+    cycle = np.zeros(shape)
     for s in snapshots:
         r, c = row[s.at], col[s.station]
         queue[r, c], busy[r, c], cap[r, c] = s.queue, s.in_process, s.capacity
         arrived[r, c], mean[r, c], routed[r, c] = s.arrived, s.service_mean, s.routed
+        cycle[r, c] = s.machine_cycle_s
     for r in range(1, len(times)):
         missing = queue[r] < 0
-        for arr in (queue, busy, cap, arrived, mean, routed):
+        for arr in (queue, busy, cap, arrived, mean, routed, cycle):
             arr[r, missing] = arr[r - 1, missing]
     queue[queue < 0] = 0
     known = bool((mean > 0).any())
@@ -109,4 +117,5 @@ def trace_from_snapshots(snapshots: Sequence[StationSnapshot]) -> StationTrace:
         arrived if known else None,
         mean if known else None,
         routed if bool((routed > 0).any()) else None,
+        cycle if bool((cycle > 0).any()) else None,
     )

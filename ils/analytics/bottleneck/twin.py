@@ -5,7 +5,10 @@ service-time mean and CV; the arrival rate; the routes and their shares), it run
 multi-server stations with unlimited buffers. Common random numbers: every job draws, at arrival,
 one unit-mean service variate for *every* station from that station's own seeded stream, plus its
 route draw from a route stream and its inter-arrival from an arrival stream, so two configurations
-run with the same seed see exactly the same jobs and the same work.
+run with the same seed see exactly the same jobs and the same work. Stations with machines may
+also report their machines' cycle time (``MachineTelemetry``: a baseline in seconds x the
+station's current service factor, with reading noise and occasional spikes) at every sample,
+drawn from a telemetry stream of its own, so adding telemetry leaves every other stream unchanged.
 
 simpy provides the clock and event queue; stations are hand-rolled (not ``simpy.Resource``)
 because a what-if changes staffed capacity mid-run, which a Resource cannot do.
@@ -27,9 +30,23 @@ from ils.analytics.bottleneck.trace import StationTrace
 
 
 @dataclass(frozen=True)
+class MachineTelemetry:
+    """What each machine of a station reports as ``cycle_time_s``: ``cycle_s`` x the station's
+    service factor, plus Gaussian noise of ``noise_sd`` seconds, plus with probability
+    ``spike_prob`` a single-reading spike of ``spike_sd`` noise deviations (as equipment
+    telemetry does)."""
+
+    cycle_s: float
+    noise_sd: float
+    spike_prob: float = 0.0
+    spike_sd: float = 6.0
+
+
+@dataclass(frozen=True)
 class TwinStation:
     """Resources and measured service of one station. ``machines`` = 0: capacity is the staff;
-    ``batch``: jobs one staffed machine holds at once (coating chambers)."""
+    ``batch``: jobs one staffed machine holds at once (coating chambers); ``telemetry``: the
+    machines' cycle-time readings (None: the station reports none)."""
 
     staff: int
     service_mean: float
@@ -38,6 +55,7 @@ class TwinStation:
     batch: int = 1
     queue: int = 0
     in_process: int = 0
+    telemetry: MachineTelemetry | None = None
 
     @property
     def servers(self) -> int:
@@ -125,10 +143,13 @@ class _Streams:
 
     def __init__(self, seed: int, state: LineState) -> None:
         names = sorted(state.stations)
-        seqs = np.random.SeedSequence(seed).spawn(2 + len(names))
+        # Spawned children do not depend on how many are spawned: the telemetry stream, last,
+        # leaves the arrival, route and station streams of a seed as they were without it.
+        seqs = np.random.SeedSequence(seed).spawn(3 + len(names))
         self.arrival = np.random.default_rng(seqs[0])
         self.route = np.random.default_rng(seqs[1])
-        self.station = {n: np.random.default_rng(s) for n, s in zip(names, seqs[2:], strict=True)}
+        self.station = {n: np.random.default_rng(s) for n, s in zip(names, seqs[2:-1], strict=True)}
+        self.telemetry = np.random.default_rng(seqs[-1])
         self.shape = {n: _gamma_shape(st.service_cv) for n, st in state.stations.items()}
         self.arrival_shape = _gamma_shape(state.arrival_cv)
         self.buffers: dict[str, np.ndarray] = {}
@@ -182,6 +203,17 @@ class _Station:
         self.routed = 0  # jobs that entered the line with a route through this station
         self.recent: deque[float] = deque([spec.service_mean], maxlen=10)
         self.stats = [0, 0.0, 0.0]  # services, sum, sum of squares
+        self.telemetry, self.machines = spec.telemetry, max(spec.machines, 1)
+
+    def machine_cycle(self, rng: np.random.Generator) -> float:
+        """Mean ``cycle_time_s`` of one reading from each machine now (0: no telemetry)."""
+        tel = self.telemetry
+        if tel is None:
+            return 0.0
+        noise = rng.standard_normal(self.machines)
+        spikes = rng.random(self.machines) < tel.spike_prob
+        readings = tel.cycle_s + tel.noise_sd * (noise + tel.spike_sd * spikes)
+        return float(readings.mean() * self.factor)
 
     def enter(self, job: _Job) -> None:
         self.arrived += 1
@@ -219,7 +251,16 @@ class _Line:
         self.set_routes(state.routes)
         self.jobs: list[_Job] = []
         self.samples: list[
-            tuple[float, list[int], list[int], list[int], list[int], list[float], list[int]]
+            tuple[
+                float,
+                list[int],
+                list[int],
+                list[int],
+                list[int],
+                list[float],
+                list[int],
+                list[float],
+            ]
         ] = []
 
     def set_routes(self, routes: tuple[Route, ...]) -> None:
@@ -288,6 +329,7 @@ class _Line:
                     [s.arrived for s in sts],
                     [sum(s.recent) / len(s.recent) for s in sts],
                     [s.routed for s in sts],
+                    [s.machine_cycle(self.streams.telemetry) for s in sts],
                 )
             )
             yield self.env.timeout(self.spec.sample_every)
@@ -308,6 +350,7 @@ def simulate(state: LineState, spec: RunSpec, seed: int) -> RunResult:
 def _result(line: _Line) -> RunResult:
     spec, names = line.spec, tuple(line.stations)
     times = np.array([s[0] for s in line.samples])
+    machine_cycle = np.array([s[7] for s in line.samples], dtype=float).reshape(len(times), -1)
     trace = StationTrace(
         times,
         names,
@@ -317,6 +360,7 @@ def _result(line: _Line) -> RunResult:
         np.array([s[4] for s in line.samples], dtype=np.int64),
         np.array([s[5] for s in line.samples], dtype=float),
         np.array([s[6] for s in line.samples], dtype=np.int64),
+        machine_cycle if bool((machine_cycle > 0).any()) else None,
     )
     late = trace.window(spec.warmup, spec.horizon)
     util = late.utilization().mean(axis=0) if len(late) else np.zeros(len(names))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from ils.analytics.bottleneck.demand import share_changed_since
 from ils.analytics.bottleneck.detection import (
@@ -251,3 +252,73 @@ def test_snapshots_carry_the_jobs_routed_through_each_station() -> None:
     assert trace.routed is not None
     assert trace.routed.tolist() == [[0, 0], [2, 1], [4, 2]]
     assert trace_from_snapshots([replace(s, routed=0) for s in snaps]).routed is None
+
+
+def _with_machine_cycle(trace: StationTrace, seed: int) -> StationTrace:
+    """The trace with one reading a minute of surfacing's and edging's machines (picking has
+    none): 95 s and 70 s with 2% noise and a few single-reading spikes; edging's cycle doubles
+    with its service time at minute 150."""
+    rng = np.random.default_rng(seed)
+    n = len(trace)
+    base = np.tile(np.array([0.0, 95.0, 70.0]), (n, 1))
+    base[trace.times >= 150, 2] *= 2.0
+    cycle = base * (1.0 + 0.02 * rng.standard_normal((n, 3)))
+    cycle[rng.random((n, 3)) < 0.02] *= 1.12
+    cycle[:, 0] = 0.0
+    return replace(trace, machine_cycle=cycle)
+
+
+def test_a_slower_machine_is_named_from_its_cycle_time_within_a_few_samples() -> None:
+    # Three minutes after the slowdown edging's departures say nothing yet: without telemetry
+    # surfacing (0.85) is named; its machines' cycle time has doubled, which doubles its service
+    # mean (5 -> 10 minutes, load 1.2) from the change on.
+    plain = _slowed_edging_trace()
+    trace = _with_machine_cycle(plain, 0)
+    early = detect(trace.window(0.0, 149.0), np.random.default_rng(0), score_from=134.0)
+    assert early.station == "surfacing"
+    assert early.evidence["service_signal"]["edging"] != "machine_cycle_time"
+    without = detect(plain.window(0.0, 153.0), np.random.default_rng(0), score_from=138.0)
+    assert without.station == "surfacing"
+    found = detect(trace.window(0.0, 153.0), np.random.default_rng(0), score_from=138.0)
+    assert found.station == "edging"
+    ev = found.evidence
+    assert ev["service_signal"]["edging"] == "machine_cycle_time"
+    assert ev["service_signal"]["surfacing"] != "machine_cycle_time"
+    assert ev["service_mean_min"]["edging"] == pytest.approx(10.0, rel=0.1)
+    cycle = ev["machine_cycle_s"]["edging"]
+    assert cycle["before"] == pytest.approx(70.0, rel=0.03)
+    assert cycle["after"] == pytest.approx(140.0, rel=0.03)
+    assert 145.0 <= cycle["since_min"] <= 150.0
+    assert (
+        ev["machine_cycle_s"]["surfacing"]["before"] == ev["machine_cycle_s"]["surfacing"]["after"]
+    )
+    assert "picking" not in ev["machine_cycle_s"]
+
+
+def test_stable_machine_telemetry_changes_no_station() -> None:
+    # Before edging slows, the same telemetry (noise, spikes) leaves every station's service
+    # mean as the departures measure it.
+    for seed in range(5):
+        trace = _with_machine_cycle(_slowed_edging_trace(), seed).window(0.0, 149.0)
+        plain = _slowed_edging_trace().window(0.0, 149.0)
+        for now in range(40, 150, 3):
+            found = detect(trace.window(0.0, now), np.random.default_rng(0), score_from=now - 15)
+            ref = detect(plain.window(0.0, now), np.random.default_rng(0), score_from=now - 15)
+            assert "machine_cycle_time" not in found.evidence["service_signal"].values()
+            assert found.evidence["service_mean_min"] == ref.evidence["service_mean_min"]
+            assert found.station == ref.station
+
+
+def test_snapshots_carry_the_machines_cycle_time() -> None:
+    snaps = [
+        StationSnapshot(float(t), name, 0, 1, 2, arrived=t, service_mean=1.0, machine_cycle_s=c)
+        for t in range(4)
+        for name, c in (("edging", 70.0 + t), ("mounting", 0.0))
+    ]
+    trace = trace_from_snapshots(snaps)
+    assert trace.machine_cycle is not None
+    assert trace.machine_cycle[:, 0].tolist() == [70.0, 71.0, 72.0, 73.0]
+    assert trace.machine_cycle[:, 1].tolist() == [0.0] * 4
+    assert trace.window(1.0, 2.0).machine_cycle.tolist() == [[71.0, 0.0], [72.0, 0.0]]  # type: ignore[union-attr]
+    no_telemetry = [replace(s, machine_cycle_s=0.0) for s in snaps]
+    assert trace_from_snapshots(no_telemetry).machine_cycle is None

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ils.analytics.bottleneck.model import BottleneckModel
 from ils.analytics.bottleneck.prediction import predict_constraint
 from ils.analytics.bottleneck.queueing import mmc
 from ils.analytics.bottleneck.trace import StationSnapshot
-from ils.analytics.bottleneck.twin import LineState, Route, RunSpec, TwinStation, simulate
+from ils.analytics.bottleneck.twin import (
+    Change,
+    LineState,
+    MachineTelemetry,
+    Route,
+    RunSpec,
+    TwinStation,
+    simulate,
+)
 from ils.analytics.bottleneck.whatif import WhatIf, run_what_if
 from ils.errors import ValidationFailed
 
@@ -133,3 +142,40 @@ def test_the_twin_counts_the_jobs_routed_through_each_station_as_they_enter() ->
     assert surfacing / edging == pytest.approx(0.25, abs=0.06)
     # counted at entry: edging's count runs ahead of the jobs that reached it
     assert (run.trace.routed[:, 1] >= run.trace.arrived[:, 1]).all()  # type: ignore[index]
+
+
+def _telemetry_line(telemetry: bool) -> LineState:
+    edger = MachineTelemetry(cycle_s=70.0, noise_sd=3.0, spike_prob=0.001) if telemetry else None
+    stations = {
+        "surfacing": TwinStation(staff=3, service_mean=2.0, service_cv=0.6),
+        "edging": TwinStation(
+            staff=3, service_mean=1.5, service_cv=0.7, machines=4, telemetry=edger
+        ),
+    }
+    return LineState(stations, 1.2, (Route(("surfacing", "edging"), 1.0),))
+
+
+def test_stations_with_machines_report_their_cycle_time_and_nothing_else_moves() -> None:
+    spec = RunSpec(
+        300.0, sample_every=0.5, changes=(Change(200.0, service_factor={"edging": 1.5}),)
+    )
+    with_it, without = (
+        simulate(_telemetry_line(True), spec, 11),
+        simulate(_telemetry_line(False), spec, 11),
+    )
+    assert without.trace.machine_cycle is None
+    cycle = with_it.trace.machine_cycle
+    assert cycle is not None
+    times = with_it.trace.times
+    assert (cycle[:, 0] == 0.0).all()  # surfacing has no telemetry here
+    before, after = cycle[times < 200.0, 1], cycle[times > 200.0, 1]
+    assert np.median(before) == pytest.approx(70.0, rel=0.01)
+    assert np.median(after) == pytest.approx(105.0, rel=0.01)
+    assert np.std(before) == pytest.approx(3.0 / 2.0, rel=0.25)  # mean of 4 machines' readings
+    # common random numbers: the telemetry has a stream of its own
+    assert with_it.cycle_time == without.cycle_time and with_it.jobs == without.jobs
+    assert with_it.service_mean == without.service_mean
+    for name in ("queue", "busy", "capacity", "arrived", "service_mean", "routed"):
+        assert np.array_equal(getattr(with_it.trace, name), getattr(without.trace, name)), name
+    again = simulate(_telemetry_line(True), spec, 11).trace.machine_cycle
+    assert again is not None and np.array_equal(again, cycle)
