@@ -42,22 +42,22 @@ class StationActor:
         self.lab_id = lab_id
         self.station = station
         self.live: LiveStation | None = None
+        self.db: Database | None = None
         self.lock = asyncio.Lock()
 
     async def _live(self, catch_up_every_s: float) -> StationModel:
         """The station's model: rebuilt on first use, caught up when a catch-up is due."""
         async with self.lock:
             if self.live is None or self.live.due(time.monotonic(), catch_up_every_s):
-                db = await Database.connect(self.settings, min_size=1, max_size=1)
-                try:
-                    if self.live is None:
-                        self.live = await load_live_station(
-                            db, self.lab_id, self.station, time.monotonic()
-                        )
-                    else:
-                        await self.live.catch_up(db, time.monotonic())
-                finally:
-                    await db.close()
+                if self.db is None:
+                    # One connection for the actor's life (the pool replaces it if it drops).
+                    self.db = await Database.connect(self.settings, min_size=1, max_size=1)
+                if self.live is None:
+                    self.live = await load_live_station(
+                        self.db, self.lab_id, self.station, time.monotonic()
+                    )
+                else:
+                    await self.live.catch_up(self.db, time.monotonic())
             return self.live.model
 
     async def apply(self, moves: Sequence[Movement], wall_s: float) -> dict[str, Any] | None:
