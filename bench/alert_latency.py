@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,7 +34,7 @@ import numpy as np
 import uvicorn
 import websockets
 
-from bench.scratch import scratch_database
+from bench.scratch import free_port, scratch_database
 from ils.api.app import create_app
 from ils.api.realtime.app import create_realtime_app
 from ils.bus import Bus
@@ -57,12 +56,6 @@ TICK_S = 0.1
 SENDERS = 4  # device gateways sending at once, each for a share of the machines
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @asynccontextmanager
 async def _stack(
     settings: Settings, on_ray: bool
@@ -77,7 +70,7 @@ async def _stack(
 
         gateways = Gateways(publisher=gateways.publisher, rooms=rooms, anomaly=RayAnomaly(settings))
     runtime = Runtime(settings, db, bus, gateways)
-    port = _free_port()
+    port = free_port()
     app = create_realtime_app(settings, runtime=runtime, path="/ws")
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"

@@ -13,13 +13,14 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench.scratch import free_port
 
 
 def _drafts(n: int, rng: np.random.Generator, lab_id: str) -> list[dict[str, Any]]:
@@ -112,9 +113,7 @@ def over_http(settings: Any, requests: int, rng: np.random.Generator) -> dict[st
     lab_id, email, password = asyncio.run(_tenants(settings))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
+        port = free_port()
         deploy(settings, "127.0.0.1", port)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             token = client.post(

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -29,7 +28,7 @@ import httpx
 import numpy as np
 import uvicorn
 
-from bench.scratch import scratch_database
+from bench.scratch import free_port, scratch_database
 from bench.traffic import ORDER
 from ils.api.app import create_app
 from ils.domain.access import Principal, Role, TenantKind
@@ -69,12 +68,6 @@ class Timed:
             await send(message)
 
         await self.app(scope, receive, timed_send)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _parties(runtime: Runtime) -> tuple[str, str, Principal]:
@@ -190,7 +183,7 @@ async def _measure(
 ) -> dict[str, Any]:
     runtime = await Runtime.open(settings)
     timed = Timed(create_app(settings, runtime=runtime))
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         timed, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
     )

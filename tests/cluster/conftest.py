@@ -8,20 +8,14 @@ against it, then drive them over real HTTP (and WebSocket) clients.
 from __future__ import annotations
 
 import secrets
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.scratch import free_port
 from ils.settings import Settings
 from tests.conftest import _admin, _drop, _with_database
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +28,7 @@ def ray_cluster() -> Iterator[None]:
     # ILS_SERVE_INGRESS picks the ingress tested; HAProxy's metrics leave 9101 to a running ILS,
     # and a redeploy or the shutdown does not wait out the 30 s drain meant for load balancers
     apply_serve_tuning(
-        Settings().serve_ingress, haproxy_metrics_port=_free_port(), haproxy_drain_s=2.0
+        Settings().serve_ingress, haproxy_metrics_port=free_port(), haproxy_drain_s=2.0
     )
     ray.init(num_cpus=2, namespace="ils", include_dashboard=False, log_to_driver=False)
     try:
@@ -48,7 +42,7 @@ def ray_cluster() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def http_port(ray_cluster: None) -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 
+from bench.scratch import free_port
 from ils.settings import Settings
-from tests.cluster.conftest import _free_port
 from tests.cluster.watching import Watcher, login
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +94,7 @@ class TwoNodes:
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="ilsmn"))  # short: Ray's socket paths
-        self.port = _free_port()
+        self.port = free_port()
         # `ray start` turns token authentication on by default; this private cluster opts out.
         self.env = {**os.environ, **FAST_FAILURE, "RAY_AUTH_MODE": "disabled"}
         self.env["RAY_USAGE_STATS_ENABLED"] = "0"
@@ -109,7 +109,7 @@ class TwoNodes:
 
     def _start(self, *args: str) -> subprocess.Popen[bytes]:
         common = ["--block", "--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
-        common.append(f"--dashboard-agent-listen-port={_free_port()}")  # default: a fixed port
+        common.append(f"--dashboard-agent-listen-port={free_port()}")  # default: a fixed port
         proc = subprocess.Popen(
             [RAY, "start", *common, *args],
             env=self.env,
@@ -126,8 +126,8 @@ class TwoNodes:
             f"--port={self.port}",
             f"--temp-dir={self.root}",
             "--include-dashboard=false",
-            f"--dashboard-port={_free_port()}",
-            f"--ray-client-server-port={_free_port()}",
+            f"--dashboard-port={free_port()}",
+            f"--ray-client-server-port={free_port()}",
             '--resources={"head": 1}',
         )
         _wait_port(self.port)
@@ -498,7 +498,7 @@ def main(argv: list[str]) -> None:
         head, worker = _node_ids()
         nodes.worker_id = worker
         phases["cluster_s"] = time.monotonic() - began
-        http_port = _free_port()
+        http_port = free_port()
         parties = asyncio.run(_parties(settings))
         tenants = [parties["lab"], parties["practice"]]
         nodes.placed = _place_on(settings, worker, tenants, parties["lab"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import httpx
 import uvicorn
 import websockets
 
+from bench.scratch import free_port
 from ils.api.app import create_app
 from ils.api.realtime.app import create_realtime_app
 from ils.bus import Bus
@@ -23,12 +23,6 @@ from ils.services.ports import Gateways
 from ils.services.replay import LogSource
 from ils.services.rooms import LocalRooms, RoomsPublisher
 from ils.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

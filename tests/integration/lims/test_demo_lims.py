@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import httpx
 
+from bench.scratch import free_port
 from ils.demo import DemoSetup
 from ils.runtime import Runtime
 from tests.integration.conftest import World, order_body
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_demo_starts_the_simulator_as_the_labs_lims_and_stops_it(

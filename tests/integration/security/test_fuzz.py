@@ -9,7 +9,6 @@ they would end or change the fuzzing session itself).
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from hypothesis import settings as hsettings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.core.failures import Failure, FailureGroup
 
+from bench.scratch import free_port
 from ils.api.app import create_app
 from ils.domain.access import TenantKind
 from ils.runtime import Runtime
@@ -33,15 +33,9 @@ EXAMPLES = 20
 SKIP = ("/api/auth/logout", "/api/auth/mfa/enroll", "/api/auth/mfa/confirm")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(settings: Settings) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )

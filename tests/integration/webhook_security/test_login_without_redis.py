@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
+from bench.scratch import free_port
 from ils.api.app import create_app
 from ils.domain.access import TenantKind
 from ils.runtime import Runtime
@@ -16,16 +16,10 @@ from ils.settings import Settings
 from tests.integration.conftest import PASSWORD
 
 
-def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def redisless(settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{_closed_port()}/0"})
+    # a free loopback port: nothing listens there
+    down = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
     rt = await Runtime.open(down, Gateways(publisher=RecordingPublisher()))
     app = create_app(down, runtime=rt)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
