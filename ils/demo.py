@@ -1,6 +1,8 @@
 """The demo tenants of `make run`: a lab and a practice that orders from it.
 
-`ils up --demo` also runs the lab simulator as the demo lab's LIMS (``start_background``).
+`ils up --demo` also runs the lab simulator as the demo lab's LIMS (``start_background``), and the
+demo practice at work: it places orders through the public API at ``demo_orders_per_hour``, so
+the demo lab's screens move without anyone ordering.
 Seeding is idempotent: the ids and credentials are kept in ``data_dir/demo.json`` so a restart
 reuses them.
 """
@@ -8,11 +10,18 @@ reuses them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import numpy as np
 
 from ils.db.database import Database
 from ils.domain.access import TenantKind
@@ -21,7 +30,10 @@ from ils.services.lims import store_lims
 from ils.services.ports import utc_now
 from ils.settings import Settings
 from ils.sim.lims import LimsConfig
+from ils.sim.order_mix import synthetic_draft
 from ils.sim.serve import serve_lims
+
+log = logging.getLogger(__name__)
 
 LAB_EMAIL = "admin@demo-lab.example"
 PRACTICE_EMAIL = "admin@demo-practice.example"
@@ -55,17 +67,74 @@ class DemoSetup:
             port=settings.sim_port,
             speed=settings.sim_speed,
         )
-        lims = DemoLims(settings, config)
+        login = (self.practice_email, self.password)
+        practice = DemoPractice(api_url, self.lab_id, login, settings.demo_orders_per_hour)
+        lims = DemoLims(settings, config, practice)
         lims.start()
         return [lims.stop]
 
 
-class DemoLims:
-    """The simulator on its own thread and event loop (``ils up`` is a synchronous driver)."""
+class DemoPractice:
+    """The demo practice ordering: Poisson arrivals of orders with the synthetic product mix,
+    placed over HTTP as the practice's admin (logging in again when the token expires)."""
 
-    def __init__(self, settings: Settings, config: LimsConfig) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        lab_id: str,
+        login: tuple[str, str],
+        per_hour: float,
+        seed: int | None = None,
+    ) -> None:
+        self.api_url, self.lab_id, self.per_hour = api_url, lab_id, per_hour
+        self.login = {"email": login[0], "password": login[1]}
+        self.rng = np.random.default_rng(seed)
+        self.placed = 0
+        self._token: str | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self.per_hour <= 0:
+            return
+        async with httpx.AsyncClient(base_url=self.api_url, timeout=30) as client:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    gap = float(self.rng.exponential(3600.0 / self.per_hour))
+                    await asyncio.wait_for(stop.wait(), gap)
+                    return
+                try:
+                    await self.place(client)
+                except httpx.HTTPError as exc:  # ILS starting or stopping: the next order retries
+                    log.info("demo order not placed: %s", exc)
+
+    async def place(self, client: httpx.AsyncClient) -> dict[str, Any] | None:
+        """Place one order (None when ILS refused it: logged)."""
+        if self._token is None:
+            answer = await client.post("/api/auth/login", json=self.login)
+            answer.raise_for_status()
+            self._token = str(answer.json()["access_token"])
+        due = (utc_now() + timedelta(days=7)).date().isoformat()
+        body = synthetic_draft(self.rng, self.lab_id, f"DEMO-{self.placed + 1:05d}", due)
+        headers = {"Authorization": f"Bearer {self._token}"}
+        answer = await client.post("/api/orders", json=body, headers=headers)
+        if answer.status_code == 401:
+            self._token = None
+        if answer.status_code != 201:
+            log.warning("demo order refused: %s %s", answer.status_code, answer.text[:300])
+            return None
+        self.placed += 1
+        return dict(answer.json())
+
+
+class DemoLims:
+    """The simulator, and the demo practice ordering from it, on their own thread and event loop
+    (``ils up`` is a synchronous driver)."""
+
+    def __init__(
+        self, settings: Settings, config: LimsConfig, practice: DemoPractice | None = None
+    ) -> None:
         self.settings = settings
         self.config = config
+        self.practice = practice
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -107,6 +176,8 @@ class DemoLims:
             finally:
                 await db.close()
             self.ready.set()
+            if self.practice is not None:
+                await self.practice.run(self._stop)
             await self._stop.wait()
         finally:
             await handle.stop()

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     demo: bool = True
     sim_port: int = 8100
     sim_speed: float = 60.0
+    #: Orders the demo practice places per hour of wall time (Poisson; 0: none).
+    demo_orders_per_hour: float = 120.0
 
     cors_origins: list[str] = Field(default_factory=list)
 

@@ -72,3 +72,30 @@ def synthetic_order(rng: np.random.Generator) -> dict[str, Any]:
         "rx": {eye: synthetic_eye(rng, lens_type, add) for eye in ("od", "os")},
         "frame": {"type": _pick(rng, FRAME_MIX)},
     }
+
+
+def synthetic_draft(
+    rng: np.random.Generator, lab_id: str, patient_ref: str, due_date: str
+) -> dict[str, Any]:
+    """A practice's ``POST /api/orders`` body with the same mix (API.md "Orders"), in a frame
+    deep enough for the fitting heights drawn."""
+    order = synthetic_order(rng)
+    for eye in order["rx"].values():  # a fitting the practice measured for a progressive's design
+        if "seg_height" in eye:
+            eye["seg_height"] = max(eye["seg_height"], 16.0)
+    a = float(np.round(rng.uniform(48.0, 56.0) * 2) / 2)
+    frame = {
+        **order["frame"],
+        "a": a,
+        "b": float(np.round(rng.uniform(30.0, 36.0) * 2) / 2),
+        "dbl": float(rng.integers(16, 21)),
+        "ed": a + 3.0,
+    }
+    return {
+        "lab_id": lab_id,
+        "patient_ref": patient_ref,
+        "due_date": due_date,
+        "rx": order["rx"],
+        "lens": order["lens"],
+        "frame": frame,
+    }

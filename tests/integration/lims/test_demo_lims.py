@@ -7,9 +7,9 @@ import asyncio
 import httpx
 
 from bench.scratch import free_port
-from ils.demo import DemoSetup
+from ils.demo import DemoPractice, DemoSetup
 from ils.runtime import Runtime
-from tests.integration.conftest import World, order_body
+from tests.integration.conftest import PASSWORD, World, order_body
 
 
 async def test_demo_starts_the_simulator_as_the_labs_lims_and_stops_it(
@@ -42,3 +42,21 @@ async def test_demo_starts_the_simulator_as_the_labs_lims_and_stops_it(
         except httpx.TransportError:
             stopped = True
     assert stopped
+
+
+async def test_the_demo_practice_places_valid_orders_and_logs_in_again_when_its_token_expires(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    practice = DemoPractice(
+        "http://ils.test", world.lab.tenant_id, (world.practice.email, PASSWORD), 60.0, seed=3
+    )
+    made = [await practice.place(client) for _ in range(20)]
+    assert all(m is not None for m in made), "a synthetic order was refused"
+    assert practice.placed == 20
+    assert {m["practice_id"] for m in made if m} == {world.practice.tenant_id}
+    assert len({m["lens"]["type"] for m in made if m}) > 1  # the product mix, not one order
+    practice._token = "expired"
+    assert await practice.place(client) is None  # refused once (401) ...
+    assert await practice.place(client) is not None  # ... then it logs in again
+    listed = (await client.get("/api/orders", headers=world.practice.auth)).json()
+    assert len(listed["items"]) == 21
