@@ -20,29 +20,44 @@ Scenarios (each planted at minute 60 of a run that starts from a loaded line):
   changes to 10% stock and surfacing (108%) becomes the constraint.
 
 Station snapshots every 30 s carry queue, busy, capacity, cumulative arrivals and the mean of the
-last 10 service times, as a station actor would, and the jobs that entered the line with a route
-through the station (known from the lens at order entry: the work heading for it). Detection:
-sliding 15-minute window with LOOKBACK (225) minutes of look-back, evaluated every minute; a plant
-is detected within 15 minutes when the detector names the planted station within 15 minutes of
-the plant; the top-1 rate is the share of evaluations from plant + 15 min to the next change
-naming the truth. The headline rates pool the planted events only (not the shifting scenario's
-opening constraint).
+last 10 service times, as a station actor would, the jobs that entered the line with a route
+through the station (known from the lens at order entry: the work heading for it), and the mean
+``cycle_time_s`` of one reading of each of the station's machines (equipment telemetry: surfacing's
+generators and polishers, hard coat's and AR coat's coaters, edging's edgers, with the kinds,
+baselines, ~4% reading noise and single-reading spikes of ``ils.sim.telemetry``; tinting, though it
+has machines here, and the staffed stations report none). A planted service factor (a slower
+machine) multiplies the cycle time the machines report. Detection: sliding 15-minute window with
+LOOKBACK (225) minutes of look-back, evaluated every minute; a plant is detected within 15 minutes
+when the detector names the planted station within 15 minutes of the plant; the top-1 rate is the
+share of evaluations from plant + 15 min to the next change naming the truth. The headline rates
+pool the planted events only (not the shifting scenario's opening constraint).
 
-Why 15 minutes is short for ``slow_machine`` (25 seeds of this bench, 2026-11-25): edging completes
-12.4 jobs in the 15 minutes after the slowdown against 14.0 in the 15 before (jobs started earlier
-finish at the old speed), busy minutes per departure read 8.0 of the new 9, 1.4 jobs wait at minute
-75, and the service-rate change point is found by then in 32% of runs; meanwhile noise in
-low-volume stations (tinting: 10% of jobs, 10-minute tasks) lifts their measured load above
-edging's 112% in some runs. Tried and left out: the service times of the jobs started since a
-change read with the ages of the jobs still in service (right-censored, Weibull with the station's
-measured shape): on seeds other than the bench's it changed no slow_machine detection (0.93 on 15
-seeds, 0.35 on 20 more, with or without it) and its false slowdowns at stable stations cost
-``shifting`` (1.00 to 0.90 on those 20 seeds). In ``shifting`` the new mix reaches surfacing only
-after order entry and picking (about 5 minutes); its own arrivals pass the change test by minute
-255 in 16% of runs, but the share of entering jobs routed through it changes at once (10% stock
-instead of 60%), and the detector reads that (detection within 15 minutes 0.20 before it, 0.88
-with it; the opening constraint is the same line's edging). ``ils bench bottleneck_reference``
-shows what the same snapshots give when the change times are known.
+Why 15 minutes is short for ``slow_machine`` from the jobs alone (25 seeds of this bench,
+2026-11-25): edging completes 12.4 jobs in the 15 minutes after the slowdown against 14.0 in the 15
+before (jobs started earlier finish at the old speed), busy minutes per departure read 8.0 of the
+new 9, 1.4 jobs wait at minute 75, and the service-rate change point is found by then in 32% of
+runs; meanwhile noise in low-volume stations (tinting: 10% of jobs, 10-minute tasks) lifts their
+measured load above edging's 112% in some runs. Tried and left out: the service times of the jobs
+started since a change read with the ages of the jobs still in service (right-censored, Weibull
+with the station's measured shape): on seeds other than the bench's it changed no slow_machine
+detection (0.93 on 15 seeds, 0.35 on 20 more, with or without it) and its false slowdowns at stable
+stations cost ``shifting`` (1.00 to 0.90 on those 20 seeds). The machines' cycle time says it at
+once: the detector (``ils.analytics.bottleneck.cycle_time``) finds the rise of edging's median
+reading (70 s -> 105 s) one minute after the plant in every run, and scales edging's service mean
+measured before the change by it. Measured 2026-12-07 on this bench's 25 seeds, the same runs
+without and with the telemetry: ``slow_machine`` detection within 15 minutes 0.48 -> 0.96 (top-1
+0.78 -> 0.86; the one miss is a run where tinting's backlog keeps its load near 2 for the whole
+quarter hour), ``misallocated`` (1.00) and ``shifting`` (0.84 opening, 0.88 planted) unchanged,
+no false cycle-time change at any station in 13,500 evaluations; every reallocation and
+cycle-time figure identical (the twin draws the readings from a stream of its own); pooled 0.787
+-> 0.947. On seeds 7000-7019 (where the method was built): slow_machine 0.65 -> 1.00, pooled
+0.83 -> 0.95, no false cycle-time change in 10,800 evaluations. In ``shifting`` the new mix
+reaches surfacing only after order entry and picking (about 5 minutes); its own arrivals pass the
+change test by minute 255 in 16% of runs, but the share of entering jobs routed through it
+changes at once (10% stock instead of 60%), and the detector reads that (detection within 15
+minutes 0.20 before it, 0.88 with it; the opening constraint is the same line's edging).
+``ils bench bottleneck_reference`` shows what the same snapshots give when the change times are
+known.
 
 Reallocation: the optimiser sees service times measured on a separate twin run (own seed) and
 the planted staffing; its twin check (CHECK_CANDIDATES plans, CHECK_SEEDS seeds) uses other seeds
@@ -76,12 +91,15 @@ from ils.analytics.bottleneck.optimizer import OVERTIME, recommend
 from ils.analytics.bottleneck.twin import (
     Change,
     LineState,
+    MachineTelemetry,
     Route,
     RunSpec,
     TwinStation,
     simulate,
 )
-from ils.domain.station import route
+from ils.domain.station import Station, route
+from ils.sim.equipment import STATION_KINDS
+from ils.sim.telemetry import KIND_BASELINES, METRICS, DegradationParams
 
 # station: staff, service mean (min), service CV, machines (0: none), jobs per machine
 LAB = {
@@ -136,9 +154,31 @@ def routes(stock: float = 0.3, ar: float = 0.5, tint: float = 0.1) -> tuple[Rout
     return tuple(out)
 
 
+def machine_telemetry(station: str) -> MachineTelemetry | None:
+    """The cycle time the station's machines report (ils.sim.equipment's machine kinds, in equal
+    numbers where a station has two kinds; baselines, noise and spikes of ils.sim.telemetry)."""
+    kinds = STATION_KINDS.get(Station(station), ())
+    if not kinds:
+        return None
+    cycle = METRICS.index("cycle_time_s")
+    base = [KIND_BASELINES[k][cycle] for k in kinds]
+    return MachineTelemetry(
+        cycle_s=float(np.mean([b for b, _ in base])),
+        noise_sd=float(np.sqrt(np.mean([sd * sd for _, sd in base]))),
+        spike_prob=DegradationParams().spike_prob,
+    )
+
+
 def lab_state(mix: tuple[Route, ...], loaded: bool = True) -> LineState:
     stations = {
-        n: TwinStation(staff=a, service_mean=m, service_cv=cv, machines=k, batch=b)
+        n: TwinStation(
+            staff=a,
+            service_mean=m,
+            service_cv=cv,
+            machines=k,
+            batch=b,
+            telemetry=machine_telemetry(n) if k > 0 else None,
+        )
         for n, (a, m, cv, k, b) in LAB.items()
     }
     state = LineState(stations, 1.0, mix)
