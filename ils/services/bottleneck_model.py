@@ -10,11 +10,19 @@ event: the detector never writes.
 
 Times are the LIMS's ``occurred_at`` (model time), as minutes since the epoch for the analytics.
 After a restart the detector is rebuilt from ``station_samples`` and ``lab_bottlenecks``.
+
+With a ``CycleTimeReader`` each sample also carries, per station, the mean ``cycle_time_s`` of the
+readings its machines sent since the previous sample (equipment telemetry, by the station each
+machine is registered at; 0: none), so a machine that slows is seen in minutes
+(``ils.analytics.bottleneck.cycle_time``). Successive samples average disjoint readings, as that
+test needs. ``station_samples`` has no column for it: on a rebuild the means are recomputed from
+the stored telemetry over the restored sample times.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +32,7 @@ import numpy as np
 
 from ils.analytics.bottleneck import BottleneckModel, Detection, StationSnapshot
 from ils.db import bottlenecks as bottleneck_db
+from ils.db import machine_cycle as machine_cycle_db
 from ils.db.database import Database
 
 #: Sample the stations at most this often (LIMS time) while jobs move.
@@ -41,6 +50,53 @@ class StationReader(Protocol):
     async def read(self, lab_id: str) -> list[dict[str, Any]]: ...
 
 
+#: A machine cycle-time reading: (station, epoch seconds, cycle_time_s).
+CycleReading = tuple[str, float, float]
+
+
+class CycleTimeReader(Protocol):
+    """The cycle-time readings of a lab's machines taken in (after, until], by station."""
+
+    async def readings(
+        self, lab_id: str, after: datetime, until: datetime
+    ) -> list[CycleReading]: ...
+
+
+class DatabaseCycleTimes:
+    """Cycle-time readings from the stored telemetry (``ils.db.machine_cycle``)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def readings(self, lab_id: str, after: datetime, until: datetime) -> list[CycleReading]:
+        async with self.db.connection() as conn:
+            return await machine_cycle_db.station_cycle_readings(conn, lab_id, after, until)
+
+
+def station_cycle_means(readings: Sequence[CycleReading]) -> dict[str, float]:
+    """Mean ``cycle_time_s`` per station over the readings."""
+    sums: dict[str, list[float]] = {}
+    for station, _at, value in readings:
+        total = sums.setdefault(station, [0.0, 0.0])
+        total[0] += value
+        total[1] += 1.0
+    return {station: total / n for station, (total, n) in sums.items()}
+
+
+def cycle_means_by_sample(
+    readings: Sequence[CycleReading], sample_times: Sequence[float]
+) -> list[dict[str, float]]:
+    """Per sample time (epoch s, ascending): the station means of the readings since the previous
+    sample (the first sample: since ``SAMPLE_EVERY`` before it)."""
+    groups: list[list[CycleReading]] = [[] for _ in sample_times]
+    first = sample_times[0] - SAMPLE_EVERY.total_seconds() if sample_times else 0.0
+    for reading in readings:
+        i = bisect.bisect_left(sample_times, reading[1])
+        if i < len(groups) and reading[1] > (sample_times[i - 1] if i else first):
+            groups[i].append(reading)
+    return [station_cycle_means(g) for g in groups]
+
+
 def minutes(at: datetime) -> float:
     return at.timestamp() / 60.0
 
@@ -55,8 +111,11 @@ def servers(read: Mapping[str, Any]) -> int:
     return min(staff, machines) if machines > 0 else staff
 
 
-def sample_row(read: Mapping[str, Any], arrived: int) -> dict[str, Any]:
-    """A ``station_samples`` row from a station's live snapshot."""
+def sample_row(
+    read: Mapping[str, Any], arrived: int, machine_cycle_s: float = 0.0
+) -> dict[str, Any]:
+    """A sample row from a station's live snapshot (the ``station_samples`` columns, and the
+    mean machine cycle time since the previous sample, which is not stored)."""
     return {
         "station": str(read["station"]),
         "queue": int(read.get("queue") or 0),
@@ -64,6 +123,7 @@ def sample_row(read: Mapping[str, Any], arrived: int) -> dict[str, Any]:
         "capacity": servers(read),
         "arrived": arrived,
         "service_mean_min": float(read.get("mean_service_min") or 0.0),
+        "machine_cycle_s": machine_cycle_s,
     }
 
 
@@ -79,6 +139,7 @@ def snapshot_of(row: Mapping[str, Any], at_min: float) -> StationSnapshot:
         cap,
         int(row["arrived"]),
         float(row["service_mean_min"]),
+        machine_cycle_s=float(row.get("machine_cycle_s") or 0.0),
     )
 
 
@@ -109,6 +170,7 @@ class LiveLine:
 class LabBottleneck:
     lab_id: str
     stations: StationReader
+    cycle_times: CycleTimeReader | None = None
     model: BottleneckModel = field(
         default_factory=lambda: BottleneckModel(
             WINDOW_MIN, LOOKBACK_MIN, keep_min=WINDOW_MIN + LOOKBACK_MIN
@@ -128,11 +190,27 @@ class LabBottleneck:
             if self.sampled is not None and self.latest - self.sampled < SAMPLE_EVERY:
                 return None
             reads = await self.stations.read(self.lab_id)
-            return self.sample(reads, self.latest)
+            cycle: dict[str, float] = {}
+            if self.cycle_times is not None:
+                after = self.sampled or self.latest - SAMPLE_EVERY
+                readings = await self.cycle_times.readings(self.lab_id, after, self.latest)
+                cycle = station_cycle_means(readings)
+            return self.sample(reads, self.latest, cycle)
 
-    def sample(self, reads: Sequence[Mapping[str, Any]], at: datetime) -> Observation:
+    def sample(
+        self,
+        reads: Sequence[Mapping[str, Any]],
+        at: datetime,
+        machine_cycle: Mapping[str, float] | None = None,
+    ) -> Observation:
+        """Detect on the stations' snapshots (and their machines' mean cycle time since the
+        previous sample)."""
         self.sampled = at
-        rows = [sample_row(r, self.arrived.get(str(r["station"]), 0)) for r in reads]
+        cycle = machine_cycle or {}
+        rows = [
+            sample_row(r, self.arrived.get(str(r["station"]), 0), cycle.get(str(r["station"]), 0.0))
+            for r in reads
+        ]
         at_min = minutes(at)
         self.model.observe(snapshot_of(r, at_min) for r in rows)
         previous = self.model.last.station if self.model.last else None
@@ -186,15 +264,36 @@ class LabBottleneck:
             )
 
 
-async def load_lab(db: Database, lab_id: str, stations: StationReader) -> LabBottleneck:
-    """A lab's detector rebuilt from PostgreSQL (the samples of the last window + look-back)."""
+async def load_lab(
+    db: Database,
+    lab_id: str,
+    stations: StationReader,
+    cycle_times: CycleTimeReader | None = None,
+) -> LabBottleneck:
+    """A lab's detector rebuilt from PostgreSQL (the samples of the last window + look-back, with
+    their machine cycle times recomputed from the telemetry when ``cycle_times`` is given)."""
     lookback_s = (WINDOW_MIN + LOOKBACK_MIN) * 60.0
     async with db.connection() as conn:
         rows = await bottleneck_db.recent_samples(conn, lab_id, lookback_s)
         current = await bottleneck_db.bottleneck(conn, lab_id)
-    lab = LabBottleneck(lab_id, stations)
+    if cycle_times is not None and rows:
+        rows = await with_cycle_means(rows, lab_id, cycle_times)
+    lab = LabBottleneck(lab_id, stations, cycle_times)
     lab.restore(rows, current)
     return lab
+
+
+async def with_cycle_means(
+    rows: Sequence[Mapping[str, Any]], lab_id: str, cycle_times: CycleTimeReader
+) -> list[dict[str, Any]]:
+    """Stored sample rows (oldest first) with the mean machine cycle time each sample had."""
+    times = sorted({row["at"] for row in rows})
+    readings = await cycle_times.readings(lab_id, times[0] - SAMPLE_EVERY, times[-1])
+    means = cycle_means_by_sample(readings, [t.timestamp() for t in times])
+    by_time = dict(zip(times, means, strict=True))
+    return [
+        {**row, "machine_cycle_s": by_time[row["at"]].get(str(row["station"]), 0.0)} for row in rows
+    ]
 
 
 class BottleneckPort(Protocol):
@@ -210,16 +309,21 @@ class BottleneckPort(Protocol):
 class InProcessBottlenecks:
     """The in-process default: detectors in this process, rebuilt from the database."""
 
-    def __init__(self, db: Database, stations: StationReader) -> None:
+    def __init__(
+        self, db: Database, stations: StationReader, cycle_times: CycleTimeReader | None = None
+    ) -> None:
         self.db = db
         self.stations = stations
+        self.cycle_times = DatabaseCycleTimes(db) if cycle_times is None else cycle_times
         self._labs: dict[str, LabBottleneck] = {}
         self._lock = asyncio.Lock()
 
     async def lab(self, lab_id: str) -> LabBottleneck:
         async with self._lock:
             if lab_id not in self._labs:
-                self._labs[lab_id] = await load_lab(self.db, lab_id, self.stations)
+                self._labs[lab_id] = await load_lab(
+                    self.db, lab_id, self.stations, self.cycle_times
+                )
             return self._labs[lab_id]
 
     async def observe(
