@@ -19,6 +19,10 @@ request at the window's end. Latency is then measured from each event's generati
 batching delay counts against the product. ``latency_from_generated_ms`` is reported in both
 modes (in single-event mode it adds the sender's own backlog).
 
+The clients offer permessage-deflate, as browsers do, and Serve's uvicorn accepts it, so every
+frame is compressed once per socket; ``--compression none`` measures the same stream with plain
+frames (``connections.sessions_with_permessage_deflate`` says what was negotiated).
+
 The clients run in their own processes (50 sockets each); the sender shares the driver process
 with the Ray driver and the orchestration. Everything shares the machine's cores with Ray, Serve,
 PostgreSQL and Redis. Runs against ``ILS_DATABASE_URL``/``ILS_REDIS_URL`` (a scratch database is
@@ -281,7 +285,12 @@ async def _logs(conn: Any, start: dict[str, int]) -> dict[str, tuple[Any, Any]]:
 
 
 async def _drive(
-    base_url: str, settings: Any, parties: dict[str, Any], phases: list[Phase], batch_s: float
+    base_url: str,
+    settings: Any,
+    parties: dict[str, Any],
+    phases: list[Phase],
+    batch_s: float,
+    compression: str | None,
 ) -> dict[str, Any]:
     """Users, orders, clients, then each phase's stream; raw figures for the analysis."""
     import asyncpg
@@ -297,7 +306,7 @@ async def _drive(
             start = await _log_heads(conn, tenant_ids)
             viewers = [Viewer(v.index, v.token, v.tenant_id, v.topics, start[v.tenant_id])
                        for v in viewers]  # fmt: skip
-            clients = Clients(base_url.replace("http://", "ws://") + "/ws", viewers)
+            clients = Clients(base_url.replace("http://", "ws://") + "/ws", viewers, compression)
             connect_s = await clients.start()
             lab = parties["lab"]
             total = sum(p.count for p in phases)
@@ -402,6 +411,8 @@ def _connections(seen: list[dict[str, Any]]) -> dict[str, Any]:
             closes[code] = closes.get(code, 0) + n
     return {
         "reconnects": sum(max(0, int(g["connects"]) - 1) for g in seen),
+        "sessions": sum(int(g["connects"]) for g in seen),
+        "sessions_with_permessage_deflate": sum(int(g["deflated"]) for g in seen),
         "close_codes_seen": closes,
         "resets": sum(int(g["resets"]) for g in seen),
         "error_frames": sum(int(g["errors"]) for g in seen),
@@ -471,7 +482,10 @@ def _on_ray(settings: Any, args: argparse.Namespace, phases: list[Phase]) -> dic
         deploy(settings, "127.0.0.1", port)
         deploy_s = time.perf_counter() - began
         url = f"http://127.0.0.1:{port}"
-        run = asyncio.run(_drive(url, settings, parties, phases, args.batch_ms / 1000.0))
+        compression = None if args.compression == "none" else args.compression
+        run = asyncio.run(
+            _drive(url, settings, parties, phases, args.batch_ms / 1000.0, compression)
+        )
         replicas = _replicas()
         echo = _echo(port, args.rate, args.echo_duration)
     finally:
@@ -520,10 +534,15 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "request per event); latency is then measured from each event's generation",
     )
     parser.add_argument(
+        "--compression",
+        choices=("deflate", "none"),
+        default="deflate",
+        help="the clients offer permessage-deflate (as browsers do), or plain frames",
+    )
+    parser.add_argument(
         "--ingress",
         choices=("proxy", "haproxy"),
-        default="haproxy",
-        help="Serve's HAProxy ingress (the default of ils up) or its Python proxy",
+        help="Serve's HAProxy ingress or its Python proxy (default: ILS_SERVE_INGRESS, as ils up)",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -542,6 +561,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
     load_before = os.getloadavg()
     base = Settings(data_dir=Path(tempfile.mkdtemp(prefix="ils-bench-prop-")))
+    args.ingress = args.ingress or base.serve_ingress
     embedded = not (base.database_url and base.redis_url)
     settings, services = ensure_services(base)
     name = f"ils_prop_{secrets.token_hex(4)}"
@@ -590,6 +610,9 @@ def _conditions(args: argparse.Namespace, load_before: Any, embedded: bool) -> d
         "sender_mode": f"batches of the events generated over {args.batch_ms:g} ms"
         if args.batch_ms
         else "one signed request per event",
+        "client_compression": "permessage-deflate offered (and accepted by Serve's uvicorn)"
+        if args.compression == "deflate"
+        else "none offered: plain frames",
         "clients_where": f"{CLIENT_PROCESSES} spawned processes of {CLIENTS // CLIENT_PROCESSES} "
         "websockets clients each, JSON frames, no other work",
         "shared_machine": "Ray, Serve replicas, PostgreSQL, Redis and the clients share the cores",

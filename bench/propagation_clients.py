@@ -37,12 +37,18 @@ class Viewer:
 class Watcher:
     """One WebSocket client: receive times of every event frame; resumes with ``since``."""
 
-    def __init__(self, viewer: Viewer, url: str, last: Any, ready: Any) -> None:
+    def __init__(
+        self, viewer: Viewer, url: str, last: Any, ready: Any, compression: str | None
+    ) -> None:
         self.viewer, self.url, self.last_seqs, self.ready_q = viewer, url, last, ready
+        #: "deflate": offer permessage-deflate (the library's default); None: plain frames.
+        self.compression = compression
         self.last = viewer.since
         self.seqs, self.hooks, self.times = array("q"), array("q"), array("d")
         self.closes: dict[str, int] = {}
         self.resets = self.errors = self.connects = 0
+        #: Sessions in which the server accepted permessage-deflate.
+        self.deflated = 0
 
     def record(self, frame: dict[str, Any], at: float) -> None:
         seq = int(frame["seq"])
@@ -56,8 +62,16 @@ class Watcher:
         self.last_seqs[self.viewer.index] = self.last
 
     async def session(self) -> None:
-        async with connect(self.url, max_size=None, ping_interval=None, open_timeout=60) as ws:
+        async with connect(
+            self.url,
+            max_size=None,
+            ping_interval=None,
+            open_timeout=60,
+            compression=self.compression,
+        ) as ws:
             self.connects += 1
+            if any(e.name == "permessage-deflate" for e in ws.protocol.extensions):
+                self.deflated += 1
             auth = {"type": "auth", "token": self.viewer.token, "since": self.last}
             await ws.send(json.dumps(auth))
             async for raw in ws:
@@ -96,14 +110,17 @@ class Watcher:
             "hooks": np.frombuffer(self.hooks, dtype=np.int64).copy(),
             "times": np.frombuffer(self.times, dtype=np.float64).copy(),
             "connects": self.connects,
+            "deflated": self.deflated,
             "closes": self.closes,
             "resets": self.resets,
             "errors": self.errors,
         }
 
 
-async def _watch(viewers: list[Viewer], url: str, last: Any, ready: Any, stop: Any) -> list[Any]:
-    watchers = [Watcher(v, url, last, ready) for v in viewers]
+async def _watch(
+    viewers: list[Viewer], url: str, last: Any, ready: Any, stop: Any, compression: str | None
+) -> list[Any]:
+    watchers = [Watcher(v, url, last, ready, compression) for v in viewers]
     tasks = [asyncio.create_task(w.run()) for w in watchers]
     while not stop.is_set():  # noqa: ASYNC110 (a multiprocessing Event, not an asyncio one)
         await asyncio.sleep(0.2)
@@ -114,16 +131,24 @@ async def _watch(viewers: list[Viewer], url: str, last: Any, ready: Any, stop: A
 
 
 def watch_process(
-    viewers: list[Viewer], url: str, last: Any, ready: Any, stop: Any, out: Any
+    viewers: list[Viewer],
+    url: str,
+    last: Any,
+    ready: Any,
+    stop: Any,
+    out: Any,
+    compression: str | None,
 ) -> None:
     """Entry point of a client process: watch until ``stop``, then send back what was seen."""
-    out.put(asyncio.run(_watch(viewers, url, last, ready, stop)))
+    out.put(asyncio.run(_watch(viewers, url, last, ready, stop, compression)))
 
 
 class Clients:
     """The WebSocket clients, in their own processes (spawned: the driver runs Ray)."""
 
-    def __init__(self, url: str, viewers: list[Viewer]) -> None:
+    def __init__(
+        self, url: str, viewers: list[Viewer], compression: str | None = "deflate"
+    ) -> None:
         ctx = mp.get_context("spawn")
         self.viewers = viewers
         self.last: Any = ctx.RawArray("q", len(viewers))
@@ -134,7 +159,7 @@ class Clients:
             ctx.Process(
                 target=watch_process,
                 args=(viewers[i::CLIENT_PROCESSES], url, self.last, self.ready, self.stop_flag,
-                      self.out),
+                      self.out, compression),
                 daemon=True,
             )
             for i in range(CLIENT_PROCESSES)
