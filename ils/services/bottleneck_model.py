@@ -12,11 +12,14 @@ Times are the LIMS's ``occurred_at`` (model time), as minutes since the epoch fo
 After a restart the detector is rebuilt from ``station_samples`` and ``lab_bottlenecks``.
 
 With a ``CycleTimeReader`` each sample also carries, per station, the mean ``cycle_time_s`` of the
-readings its machines sent since the previous sample (equipment telemetry, by the station each
+readings its machines sent that no earlier sample saw (equipment telemetry, by the station each
 machine is registered at; 0: none), so a machine that slows is seen in minutes
-(``ils.analytics.bottleneck.cycle_time``). Successive samples average disjoint readings, as that
-test needs. ``station_samples`` has no column for it: on a rebuild the means are recomputed from
-the stored telemetry over the restored sample times.
+(``ils.analytics.bottleneck.cycle_time``). Telemetry arrives in batches, often after the LIMS
+events of the same minutes, so a sample reads every reading taken after the latest one seen
+(whenever it was stored), not those of its own interval: each reading counts once, and successive
+samples average disjoint readings, as that test needs. ``station_samples`` has no column for it:
+on a rebuild the means are recomputed from the stored telemetry by reading time over the restored
+sample times.
 """
 
 from __future__ import annotations
@@ -55,10 +58,11 @@ CycleReading = tuple[str, float, float]
 
 
 class CycleTimeReader(Protocol):
-    """The cycle-time readings of a lab's machines taken in (after, until], by station."""
+    """The cycle-time readings of a lab's machines taken in (after, until] (until None: no upper
+    bound), by station, oldest first."""
 
     async def readings(
-        self, lab_id: str, after: datetime, until: datetime
+        self, lab_id: str, after: datetime, until: datetime | None = None
     ) -> list[CycleReading]: ...
 
 
@@ -68,7 +72,9 @@ class DatabaseCycleTimes:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def readings(self, lab_id: str, after: datetime, until: datetime) -> list[CycleReading]:
+    async def readings(
+        self, lab_id: str, after: datetime, until: datetime | None = None
+    ) -> list[CycleReading]:
         async with self.db.connection() as conn:
             return await machine_cycle_db.station_cycle_readings(conn, lab_id, after, until)
 
@@ -179,6 +185,7 @@ class LabBottleneck:
     arrived: dict[str, int] = field(default_factory=dict)
     latest: datetime | None = None
     sampled: datetime | None = None
+    cycle_seen: datetime | None = None  # machine cycle readings up to here have been read
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def observe(self, arrivals: Mapping[str, int], at: datetime) -> Observation | None:
@@ -190,12 +197,20 @@ class LabBottleneck:
             if self.sampled is not None and self.latest - self.sampled < SAMPLE_EVERY:
                 return None
             reads = await self.stations.read(self.lab_id)
-            cycle: dict[str, float] = {}
-            if self.cycle_times is not None:
-                after = self.sampled or self.latest - SAMPLE_EVERY
-                readings = await self.cycle_times.readings(self.lab_id, after, self.latest)
-                cycle = station_cycle_means(readings)
+            cycle = await self.new_cycle_means(self.latest)
             return self.sample(reads, self.latest, cycle)
+
+    async def new_cycle_means(self, at: datetime) -> dict[str, float]:
+        """Mean cycle time per station of the readings taken after the latest one read before
+        (at most the detector's window and look-back before ``at``)."""
+        if self.cycle_times is None:
+            return {}
+        floor = at - timedelta(minutes=WINDOW_MIN + LOOKBACK_MIN)
+        after = max(self.cycle_seen or at - SAMPLE_EVERY, floor)
+        readings = await self.cycle_times.readings(self.lab_id, after)
+        latest = max((r[1] for r in readings), default=None)
+        self.cycle_seen = after if latest is None else datetime.fromtimestamp(latest, UTC)
+        return station_cycle_means(readings)
 
     def sample(
         self,
@@ -276,9 +291,10 @@ async def load_lab(
     async with db.connection() as conn:
         rows = await bottleneck_db.recent_samples(conn, lab_id, lookback_s)
         current = await bottleneck_db.bottleneck(conn, lab_id)
+    lab = LabBottleneck(lab_id, stations, cycle_times)
     if cycle_times is not None and rows:
         rows = await with_cycle_means(rows, lab_id, cycle_times)
-    lab = LabBottleneck(lab_id, stations, cycle_times)
+        lab.cycle_seen = rows[-1]["at"]
     lab.restore(rows, current)
     return lab
 

@@ -51,6 +51,11 @@ async def test_cycle_readings_come_by_station_within_the_interval(
     ]
     assert sorted(v for s, _, v in later if s == "edging") == [110.0, 112.0]
     assert len(later) == 3  # (after, until]: the readings at +10 s are not repeated
+    async with runtime.db.connection() as conn:
+        unbounded = await machine_cycle.station_cycle_readings(
+            conn, lab, T0 + timedelta(seconds=10)
+        )
+    assert sorted(unbounded) == sorted(later)
     reader = DatabaseCycleTimes(runtime.db)
     assert sorted(await reader.readings(lab, T0, T0 + timedelta(seconds=30))) == sorted(first)
     other = await reader.readings(world.practice.tenant_id, T0, T0 + timedelta(minutes=1))

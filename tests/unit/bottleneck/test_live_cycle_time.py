@@ -33,16 +33,18 @@ class FakeStations:
 
 
 class FakeCycleTimes:
-    """Readings the test writes; answers (after, until] like the telemetry table."""
+    """Readings the test stores; answers (after, until] like the telemetry table."""
 
     def __init__(self) -> None:
         self.stored: list[CycleReading] = []
         self.calls = 0
 
-    async def readings(self, lab_id: str, after: datetime, until: datetime) -> list[CycleReading]:
+    async def readings(
+        self, lab_id: str, after: datetime, until: datetime | None = None
+    ) -> list[CycleReading]:
         self.calls += 1
-        lo, hi = after.timestamp(), until.timestamp()
-        return [r for r in self.stored if lo < r[1] <= hi]
+        lo, hi = after.timestamp(), float("inf") if until is None else until.timestamp()
+        return sorted(r for r in self.stored if lo < r[1] <= hi)
 
 
 def test_readings_are_averaged_per_station_and_per_sample_interval() -> None:
@@ -87,3 +89,23 @@ async def test_a_slower_edger_is_named_from_the_telemetry_and_survives_a_rebuild
     # The stored rows lack the cycle time; the rebuild recomputes it from the telemetry.
     bare = [{k: v for k, v in row.items() if k != "machine_cycle_s"} for row in stored]
     assert await with_cycle_means(bare, "lab", telemetry) == stored
+
+
+async def test_a_late_batch_of_readings_counts_once_in_the_next_sample() -> None:
+    # A gateway posts ten minutes of readings at once, after the LIMS events of those minutes.
+    telemetry = FakeCycleTimes()
+    lab = LabBottleneck("lab", FakeStations(), telemetry)
+    cycles = []
+    for minute in range(25):
+        at = T0 + timedelta(minutes=minute)
+        if minute in (10, 20):
+            telemetry.stored += [
+                ("edging", (at - timedelta(minutes=m)).timestamp(), 70.0 + minute + m)
+                for m in range(10)
+            ]
+        seen = await lab.observe({"edging": 1}, at)
+        assert seen is not None
+        cycles.append(seen.samples[1]["machine_cycle_s"])
+    assert cycles[10] == pytest.approx(84.5)  # the mean of the ten readings of the first batch
+    assert cycles[20] == pytest.approx(94.5)  # the second batch only
+    assert [c for i, c in enumerate(cycles) if i not in (10, 20)] == [0.0] * 23
