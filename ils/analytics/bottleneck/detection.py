@@ -20,9 +20,15 @@ station), and its change point may also come from the share of entering jobs rou
 station (a binomial test, ``ROUTED_LR``); the evidence's ``rate_signal`` says which. Service:
 the same test on departures per busy server-minute (``SERVICE_LR``), and the mean service time is
 busy server-minutes per departure since that change point (the rolling mean of the snapshots when
-fewer than 5 jobs left), so a machine that slows is not diluted over the whole look-back. A
-capacity cut shows at once, a new product mix (the arrival rate jumps) or a slower machine once
-enough jobs have arrived or left to pass the test, while noise in one short window does not.
+fewer than 5 jobs left), so a machine that slows is not diluted over the whole look-back. When
+the snapshots carry the stations' machine cycle times (equipment telemetry), a station whose
+cycle time changed (``cycle_time``: a robust test against the readings' own noise) has the service
+mean measured before the change scaled by the ratio of its cycle times after and before, from
+the change on (``service_signal``: ``machine_cycle_time``; the before/after readings are in the
+evidence): a slower machine shows within minutes instead of once enough of its jobs have left. A
+capacity cut shows at once, a new product mix (the arrival rate jumps) or a slower machine
+without telemetry once enough jobs have arrived or left to pass the test, while noise in one
+short window does not.
 How soon that is on the bench's lab is measured by bench/bottleneck.py (within 15 minutes the
 counts are often too few: see its docstring); bench/bottleneck_reference.py scores the same
 loads with the change times known.
