@@ -69,6 +69,24 @@ class CycleChange:
     def changed(self) -> np.ndarray:
         return self.start > 0
 
+    def evidence(self, stations: tuple[str, ...], times: np.ndarray) -> dict[str, dict[str, float]]:
+        """Per station with readings: its median cycle time before and after the change (the
+        same where it did not change), and where it changed the change's time and z."""
+        out: dict[str, dict[str, float]] = {}
+        for j, name in enumerate(stations):
+            if self.before[j] <= 0:
+                continue
+            out[name] = {
+                "before": round(float(self.before[j]), 2),
+                "after": round(float(self.after[j]), 2),
+            }
+            if self.changed[j]:
+                out[name] |= {
+                    "since_min": round(float(times[self.start[j]]), 2),
+                    "z": round(float(self.z[j]), 1),
+                }
+        return out
+
     @property
     def ratio(self) -> np.ndarray:
         """After / before where the cycle time changed, else 1."""

@@ -364,25 +364,6 @@ def _shares(values: np.ndarray, stations: tuple[str, ...]) -> dict[str, float]:
     return dict(zip(stations, np.round(values, 4).tolist(), strict=True))
 
 
-def _cycle_evidence(change: CycleChange, trace: StationTrace) -> dict[str, dict[str, float]]:
-    """Per station with telemetry: its median machine cycle time before and after the change
-    (the same where it did not change), the change's start and z."""
-    out: dict[str, dict[str, float]] = {}
-    for j, name in enumerate(trace.stations):
-        if change.before[j] <= 0:
-            continue
-        out[name] = {
-            "before": round(float(change.before[j]), 2),
-            "after": round(float(change.after[j]), 2),
-        }
-        if change.changed[j]:
-            out[name] |= {
-                "since_min": round(float(trace.times[change.start[j]]), 2),
-                "z": round(float(change.z[j]), 1),
-            }
-    return out
-
-
 def detect(
     trace: StationTrace,
     rng: np.random.Generator,
@@ -422,7 +403,7 @@ def detect(
             "service_signal": dict(zip(trace.stations, counts.service_signal, strict=True)),
         }
         if counts.cycle is not None:
-            evidence["machine_cycle_s"] = _cycle_evidence(counts.cycle, trace)
+            evidence["machine_cycle_s"] = counts.cycle.evidence(trace.stations, trace.times)
     elif total.max() > 0.0:
         top = int(total.argmax())
         confidence = float(np.mean(_bootstrap(periods.momentary, len(total), rng, draws) == top))
