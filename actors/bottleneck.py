@@ -2,8 +2,9 @@
 
 The actor is an address and a lifetime: the state and every decision are
 :class:`ils.services.bottleneck_model.LabBottleneck` (unit-tested without Ray). It pulls the
-stations' live snapshots from their ``StationActor``s when a sample is due. On first use, and
-after every restart, it rebuilds the detector from the samples stored in PostgreSQL.
+stations' live snapshots from their ``StationActor``s, and the machines' cycle-time readings stored
+since the last sample, when a sample is due. On first use, and after every restart, it rebuilds the
+detector from the samples and telemetry stored in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import ray
 
 from actors.station import RayStations
 from ils.db.database import Database
-from ils.services.bottleneck_model import LabBottleneck, LiveLine, Observation, load_lab
+from ils.services.bottleneck_model import (
+    DatabaseCycleTimes,
+    LabBottleneck,
+    LiveLine,
+    Observation,
+    load_lab,
+)
 from ils.settings import Settings
 
 NAMESPACE = "ils"
@@ -33,16 +40,22 @@ class BottleneckModel:
         self.settings = settings
         self.lab_id = lab_id
         self.lab: LabBottleneck | None = None
+        self.db: Database | None = None
         self.lock = asyncio.Lock()
 
     async def _loaded(self) -> LabBottleneck:
         async with self.lock:
             if self.lab is None:
-                db = await Database.connect(self.settings, min_size=1, max_size=1)
-                try:
-                    self.lab = await load_lab(db, self.lab_id, RayStations(self.settings))
-                finally:
-                    await db.close()
+                # One connection for the actor's life: each sample reads the machines' new
+                # cycle-time readings through it (the pool replaces it if it drops).
+                if self.db is None:
+                    self.db = await Database.connect(self.settings, min_size=1, max_size=1)
+                self.lab = await load_lab(
+                    self.db,
+                    self.lab_id,
+                    RayStations(self.settings),
+                    DatabaseCycleTimes(self.db),
+                )
             return self.lab
 
     async def observe(self, arrivals: Mapping[str, int], at: datetime) -> Observation | None:
