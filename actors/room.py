@@ -77,6 +77,11 @@ class TenantRoom:
     async def presence(self) -> dict[str, int]:
         return (await self._room()).who()
 
+    async def buffered(self) -> dict[str, int]:
+        """How full the in-memory replay buffer is (frames held, and the most it holds)."""
+        room = await self._room()
+        return {"frames": len(room.buffer), "capacity": room.capacity}
+
 
 def tenant_room(settings: Settings, tenant_id: str) -> Any:
     """The tenant's room actor, created on first use (detached: it outlives any replica)."""

@@ -143,7 +143,23 @@ class LoadRun:
             "telemetry": self.telemetry.tally.as_dict(),
             "reconciliation": {**db_side, **screens},
             "resources": self.sampler.summary(),
+            # a room's buffer grows to its capacity, then stays: the rooms' memory while it fills
+            "room_buffers": await _room_buffers(self.group),
         }  # fmt: skip
+
+
+async def _room_buffers(group: LabGroup) -> dict[str, dict[str, int]]:
+    """Each tenant room's replay buffer at the end of the run: frames held and capacity."""
+    import ray
+
+    from actors.room import NAMESPACE, room_name
+
+    tenants = [group.lab, *group.practices]
+    fills: list[dict[str, int]] = await asyncio.gather(
+        *(ray.get_actor(room_name(t.tenant_id), namespace=NAMESPACE).buffered.remote()
+          for t in tenants)
+    )  # fmt: skip
+    return {t.email: dict(f) for t, f in zip(tenants, fills, strict=True)}
 
 
 async def run(
