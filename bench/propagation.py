@@ -23,7 +23,8 @@ The clients offer permessage-deflate, as browsers do, and Serve's uvicorn accept
 frame is compressed once per socket; ``--compression none`` measures the same stream with plain
 frames (``connections.sessions_with_permessage_deflate`` says what was negotiated).
 
-The clients run in their own processes (50 sockets each); the sender shares the driver process
+The clients run in their own processes (50 sockets each; ``client_processes_cpu`` says how much
+of the machine they took, on average over their life); the sender shares the driver process
 with the Ray driver and the orchestration. Everything shares the machine's cores with Ray, Serve,
 PostgreSQL and Redis. Runs against ``ILS_DATABASE_URL``/``ILS_REDIS_URL`` (a scratch database is
 created and dropped) or embedded servers in a temporary directory. Last stdout line is JSON.
@@ -334,6 +335,9 @@ async def _drive(
         "sent": sender.sent, "answered": sender.answered, "due": sender.due,
         "batched": bool(batch_s),
         "placing_s": placing_s, "connect_s": connect_s, "views_s": views_s,
+        "clients_cpu": {"cpu_s": round(clients.cpu_s, 1), "wall_s": round(clients.wall_s, 1),
+                        "cores_busy": round(clients.cpu_s / clients.wall_s, 2)
+                        if clients.wall_s else None},
     }  # fmt: skip
 
 
@@ -496,6 +500,7 @@ def _on_ray(settings: Any, args: argparse.Namespace, phases: list[Phase]) -> dic
         "main": figures[0],
         "sweep": figures[1:],
         "connections": _connections(run["seen"]),
+        "client_processes_cpu": run["clients_cpu"],
         "echo": echo,
         "setup_s": {
             "deploy": round(deploy_s, 1),

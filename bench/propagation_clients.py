@@ -140,7 +140,9 @@ def watch_process(
     compression: str | None,
 ) -> None:
     """Entry point of a client process: watch until ``stop``, then send back what was seen."""
-    out.put(asyncio.run(_watch(viewers, url, last, ready, stop, compression)))
+    began, cpu = time.perf_counter(), time.process_time()
+    seen = asyncio.run(_watch(viewers, url, last, ready, stop, compression))
+    out.put((seen, time.process_time() - cpu, time.perf_counter() - began))
 
 
 class Clients:
@@ -155,6 +157,9 @@ class Clients:
         for v in viewers:
             self.last[v.index] = v.since
         self.ready, self.out, self.stop_flag = ctx.Queue(), ctx.Queue(), ctx.Event()
+        #: CPU seconds the client processes used in all, and the longest one's wall time: the
+        #: share of the machine the measuring side took from the server.
+        self.cpu_s, self.wall_s = 0.0, 0.0
         self.procs = [
             ctx.Process(
                 target=watch_process,
@@ -189,7 +194,10 @@ class Clients:
         self.stop_flag.set()
         seen: list[dict[str, Any]] = []
         for _ in self.procs:
-            seen += await asyncio.to_thread(self.out.get, True, 300.0)
+            watched, cpu_s, wall_s = await asyncio.to_thread(self.out.get, True, 300.0)
+            seen += watched
+            self.cpu_s += cpu_s
+            self.wall_s = max(self.wall_s, wall_s)
         for proc in self.procs:
             proc.join(10)
         return sorted(seen, key=lambda r: int(r["index"]))
