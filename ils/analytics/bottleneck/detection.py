@@ -9,15 +9,19 @@ sole and a shifting share; the largest total share is the constraint.
 
 When the snapshots carry arrival counts and rolling service times, the decision is made by the
 offered load instead (a utilisation + queue-growth measure): each station's arrival rate x mean
-service time over its staffed servers, plus the work already waiting spread over the window.
-Stations that did not change keep precise long-run figures; a station that changed is measured
-since the change, separately for its two rates. Arrivals: the rate comes from the latest stretch
-of the look-back whose count differs from the rest by a Poisson likelihood-ratio test (a single
-change point, the most significant of ``CHANGE_WINDOWS``, 2 log LR above ``CHANGE_LR``). When the
-snapshots count the jobs routed through each station as they enter the line, that count replaces
-the station's own arrivals (the work heading for it: a new mix shows minutes before it reaches the
-station), and its change point may also come from the share of entering jobs routed through the
-station (a binomial test, ``ROUTED_LR``); the evidence's ``rate_signal`` says which. Service:
+service time over its staffed servers, plus the growth of its queue over the window spread over
+the window (a backlog left from before the window, say a former constraint draining, is not load
+arriving now). Stations that did not change keep precise long-run figures; a station that changed
+is measured since the change, separately for its two rates. Arrivals: the rate comes from the
+latest stretch of the look-back whose count differs from the rest by a Poisson likelihood-ratio
+test (``change_point``: a single change point, the most significant of ``CHANGE_WINDOWS``, 2 log
+LR above ``CHANGE_LR``). When the snapshots count the jobs routed through each station as they
+enter the line, the work heading for the station replaces its own arrivals (a new mix shows
+minutes before it reaches the station): the line's entry rate times the share of entering jobs
+routed through the station, the share measured since its own change point (a binomial test,
+``ROUTED_LR``) as a posterior mean, the entry rate since its own (``demand.routed_rate``: a few
+minutes of a new mix give a share within about 8%, but a count within about 27%); the
+evidence's ``rate_signal`` says which. Service:
 the same test on departures per busy server-minute (``SERVICE_LR``), and the mean service time is
 busy server-minutes per departure since that change point (the rolling mean of the snapshots when
 fewer than 5 jobs left), so a machine that slows is not diluted over the whole look-back. When
@@ -47,8 +51,9 @@ from typing import Any
 
 import numpy as np
 
+from ils.analytics.bottleneck.change_point import CHANGE_WINDOWS, changed_rate_since
 from ils.analytics.bottleneck.cycle_time import CycleChange, cycle_changed_since
-from ils.analytics.bottleneck.demand import share_changed_since
+from ils.analytics.bottleneck.demand import routed_rate, share_changed_since
 from ils.analytics.bottleneck.trace import StationTrace
 
 
@@ -136,11 +141,8 @@ def active_periods(trace: StationTrace, score_from: float | None = None) -> Acti
     return ActivePeriods(momentary, shifting, sole, shift)
 
 
-#: Candidate change points, minutes before now, and the 2 log likelihood-ratio a change of the
-#: arrival rate must pass.
-CHANGE_WINDOWS = (5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0)
-CHANGE_LR = 8.0
-#: The same for the service rate (departures per busy server-minute). Lower, because service
+#: The 2 log likelihood-ratio a change of the service rate (departures per busy server-minute)
+#: must pass (``change_point``; arrivals: ``CHANGE_LR``). Lower, because service
 #: times vary less than exponential ones (CV 0.2-0.7 in a lab), so departures are more regular
 #: than Poisson and the Poisson ratio understates the evidence; chosen on seeds other than the
 #: bench's (bench/bottleneck.py).
@@ -152,11 +154,13 @@ ROUTED_LR = 8.0
 
 @dataclass(frozen=True)
 class _Backlog:
-    """The counts behind the offered load: per station the arrivals and minutes of the stretch
-    its rate is measured over, the departures and busy server-minutes its mean service time is
-    measured over (``served`` 0: the snapshots' rolling mean is used), the jobs waiting now and
-    the servers. ``rate_signal`` names what each station's rate was measured on."""
+    """The counts behind the offered load: per station the arrival rate, the arrivals it rests
+    on and the minutes of the stretch it is measured over, the departures and busy
+    server-minutes its mean service time is measured over (``served`` 0: the snapshots' rolling
+    mean is used), the growth of the queue over the scored window (``waiting``) and the servers.
+    ``rate_signal`` names what each station's rate was measured on."""
 
+    rate: np.ndarray
     arrivals: np.ndarray
     minutes: np.ndarray
     mean: np.ndarray
@@ -175,53 +179,10 @@ class _Backlog:
         if served is not None:
             measured = self.served > 0
             mean = np.where(measured, self.busy_minutes / np.maximum(served, 1.0), self.mean)
-        rate = (arrivals + 0.5) / self.minutes
+        rate = self.rate * (arrivals + 0.5) / (self.arrivals + 0.5)
         work = rate * mean + self.waiting * mean / self.span
         cap = self.capacity
         return np.where(cap > 0, work / np.maximum(cap, 1), np.where(work > 0, np.inf, 0.0))
-
-
-def _poisson_ll(count: np.ndarray, rate: np.ndarray, minutes: np.ndarray | float) -> np.ndarray:
-    logs = np.where(count > 0, count * np.log(np.maximum(rate, 1e-12)), 0.0)
-    return np.asarray(logs - rate * minutes)
-
-
-def changed_rate_since(
-    counts: np.ndarray,
-    times: np.ndarray,
-    exposure: np.ndarray | None = None,
-    threshold: float | None = None,
-) -> np.ndarray:
-    """Per station: the index of the sample its rate is measured from (0: no change).
-
-    ``counts`` are cumulative events per sample and station (arrivals, or departures) and
-    ``exposure`` the cumulative time they happened over (default: the clock; for departures,
-    busy server-minutes, so the rate is one over the mean service time)."""
-    expo = np.repeat(times[:, None], counts.shape[1], axis=1) if exposure is None else exposure
-    total_t = float(times[-1] - times[0])
-    total = (counts[-1] - counts[0]).astype(float)
-    total_e = (expo[-1] - expo[0]).astype(float)
-    start = np.zeros(counts.shape[1], dtype=int)
-    best = np.full(counts.shape[1], CHANGE_LR if threshold is None else threshold)
-    for w in CHANGE_WINDOWS:
-        if w > total_t - 5.0:
-            break
-        a = int(np.searchsorted(times, times[-1] - w - 1e-9))
-        if not 0.0 < float(times[-1] - times[a]) < total_t:
-            continue
-        recent = (counts[-1] - counts[a]).astype(float)
-        recent_e = (expo[-1] - expo[a]).astype(float)
-        older, older_e = total - recent, total_e - recent_e
-        ok = (recent_e > 0.0) & (older_e > 0.0)
-        lr = 2.0 * (
-            _poisson_ll(recent, recent / np.where(ok, recent_e, 1.0), recent_e)
-            + _poisson_ll(older, older / np.where(ok, older_e, 1.0), older_e)
-            - _poisson_ll(total, total / np.maximum(total_e, 1e-9), total_e)
-        )
-        better = ok & (lr > best)
-        start = np.where(better, a, start)
-        best = np.where(better, lr, best)
-    return start
 
 
 def _since(cum: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -237,8 +198,16 @@ def _backlog(trace: StationTrace, score_from: float) -> _Backlog | None:
     if span <= 0.0 or float(times[-1] - times[0]) <= 0.0:
         return None
     start, rate_signal = _rate_since(trace)
-    counts = _since(arrived if trace.routed is None else trace.routed, start)
     minutes = np.maximum(times[-1] - times[start], 1e-9)
+    if trace.routed is None:
+        counts = _since(arrived, start)
+        rate = (counts + 0.5) / minutes
+    else:
+        rate, counts = routed_rate(trace.routed, trace.routed.max(axis=1), times, start)
+    # Queue growth over the scored window: a backlog left from before it (a former constraint
+    # draining) is not load arriving now.
+    first = min(int(np.searchsorted(times, score_from)), len(trace) - 1)
+    waiting = np.maximum(trace.queue[-1] - trace.queue[first], 0).astype(float)
     # Service: departures per busy server-minute, measured since its own change point (a slower
     # machine, a new mix of work), so a change is not diluted over the whole look-back.
     departed = (arrived - (trace.queue + trace.busy)).astype(float)
@@ -253,10 +222,11 @@ def _backlog(trace: StationTrace, score_from: float) -> _Backlog | None:
         enough, np.where(served_from > 0, "departures_since_change", "departures"), "rolling_mean"
     )
     backlog = _Backlog(
+        rate=rate,
         arrivals=counts,
         minutes=minutes,
         mean=mean,
-        waiting=trace.queue[-1].astype(float),
+        waiting=waiting,
         capacity=trace.capacity[-1],
         span=span,
         service_over=np.maximum(times[-1] - times[served_from], 0.0),
@@ -310,20 +280,20 @@ def _with_cycle_change(
 def _rate_since(trace: StationTrace) -> tuple[np.ndarray, tuple[str, ...]]:
     """Per station: the sample its arrival rate is measured from, and on what. With ``routed``
     counts the rate is the work heading for the station (jobs routed through it as they enter
-    the line), measured since the later of two change points: of that count's rate, and of the
-    share of entering jobs it is (a new product mix changes the share first)."""
+    the line: ``demand.routed_rate``), its share of the entering jobs measured since that
+    share's change point (a new product mix); the line's entry rate has a change point of its
+    own (``routed_since_change`` when it moved and the share did not)."""
     times = trace.times
     if trace.routed is None:
         assert trace.arrived is not None
         start = changed_rate_since(trace.arrived, times)
         return start, tuple("arrivals_since_change" if a else "arrivals" for a in start)
     entered = trace.routed.max(axis=1)  # every route starts at order entry
-    by_rate = changed_rate_since(trace.routed, times)
-    by_share = share_changed_since(trace.routed, entered, times, CHANGE_WINDOWS, ROUTED_LR)
-    start = np.maximum(by_rate, by_share)
+    by_entry = bool(changed_rate_since(entered[:, None], times)[0])
+    start = share_changed_since(trace.routed, entered, times, CHANGE_WINDOWS, ROUTED_LR)
     signal = tuple(
-        "routed_share_since_change" if s and s == b else "routed_since_change" if r else "routed"
-        for r, s, b in zip(by_rate, start, by_share, strict=True)
+        "routed_share_since_change" if s else "routed_since_change" if by_entry else "routed"
+        for s in start
     )
     return start, signal
 
