@@ -56,6 +56,22 @@ reaches surfacing only after order entry and picking (about 5 minutes); its own 
 change test by minute 255 in 16% of runs, but the share of entering jobs routed through it
 changes at once (10% stock instead of 60%), and the detector reads that (detection within 15
 minutes 0.20 before it, 0.88 with it; the opening constraint is the same line's edging).
+The misses that remained (seeds 7000-7039, where the next step was built: 6 of 40) had two
+causes. In four, edging held 15-30 jobs waiting from its stretch as the constraint, and the
+queue's level spread over the window read edging at 1.5-2.2 against surfacing's true 1.08. In
+two, the few minutes since the change carried a lull of the entry process (7013: 11 jobs in 14
+minutes), so the count of jobs routed to surfacing since the change read it at 0.5-0.8, or the
+share's change point came and went from minute to minute. The detector now reads the queue's
+growth over the window instead of its level, and the work heading for a station as the line's
+entry rate (measured over the look-back when it did not change) times the routed share since
+its change point (posterior mean): shifting 34 -> 38 of 40 on those seeds (share alone 35,
+growth alone 36), misallocated 39 -> 40, slow_machine 40 of 40. Measured 2026-12-07 on this
+bench's 25 seeds: ``shifting`` planted change 0.88 -> 0.96 (top-1 0.80 -> 0.86; the miss is
+named at minute 20), ``slow_machine`` 0.96 -> 1.00 (top-1 0.86 -> 0.87), ``misallocated`` 1.00
+(top-1 0.96 -> 0.93, the cost of the growth term: surfacing's long queue no longer adds to its
+load; which station is named instead was not examined), shifting's opening 0.84 unchanged; pooled
+0.947 -> 0.987 (74 of 75), top-1 0.873 -> 0.888; every reallocation and cycle-time figure
+identical (detection does not feed them).
 ``ils bench bottleneck_reference`` shows what the same snapshots give when the change times are
 known.
 
