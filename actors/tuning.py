@@ -13,8 +13,9 @@ on 2 cores about 5 times the webhook rate, and a tenth of the p99).
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Literal
+from typing import Any, Literal
 
 Ingress = Literal["proxy", "haproxy"]
 
@@ -50,3 +51,29 @@ def apply_serve_tuning(
     if haproxy_drain_s is not None:
         os.environ["RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S"] = str(haproxy_drain_s)
     return {name: os.environ[name] for name in (*SERVE_DEFAULTS, *INGRESS_SETTINGS[ingress])}
+
+
+def refuse_websocket_compression() -> None:
+    """Make the HTTP servers this process starts afterwards refuse permessage-deflate.
+
+    Browsers always offer it and uvicorn accepts it by default, so a gateway replica would
+    compress every frame once per socket: on 2 cores that doubled the p99 of
+    ``ils bench propagation`` at 200 webhooks/s (docs/OPERATIONS.md "Ingress"). Serve builds the
+    replica's uvicorn ``Config`` itself, after the replica's app is built, with no option for it,
+    so the gateway's builder calls this first: ``uvicorn.Config`` then defaults
+    ``ws_per_message_deflate`` to False in this process. A cluster test checks that the offer is
+    refused, so a Serve or uvicorn upgrade that bypasses this fails there.
+    """
+    import uvicorn
+
+    init = uvicorn.Config.__init__
+    if getattr(init, "refuses_compression", False):
+        return
+
+    @functools.wraps(init)
+    def plain_frames(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("ws_per_message_deflate", False)
+        init(self, *args, **kwargs)
+
+    plain_frames.refuses_compression = True  # type: ignore[attr-defined]
+    uvicorn.Config.__init__ = plain_frames  # type: ignore[method-assign]

@@ -19,9 +19,10 @@ request at the window's end. Latency is then measured from each event's generati
 batching delay counts against the product. ``latency_from_generated_ms`` is reported in both
 modes (in single-event mode it adds the sender's own backlog).
 
-The clients offer permessage-deflate, as browsers do, and Serve's uvicorn accepts it, so every
-frame is compressed once per socket; ``--compression none`` measures the same stream with plain
-frames (``connections.sessions_with_permessage_deflate`` says what was negotiated).
+The clients offer permessage-deflate, as browsers do; the gateway refuses it unless
+``ILS_WS_COMPRESSION`` is set (then every frame is compressed once per socket), and
+``--compression none`` does not offer it. ``connections.sessions_with_permessage_deflate`` says
+what was negotiated.
 
 The clients run in their own processes (50 sockets each; ``client_processes_cpu`` says how much
 of the machine they took, on average over their life); the sender shares the driver process
@@ -615,7 +616,7 @@ def _conditions(args: argparse.Namespace, load_before: Any, embedded: bool) -> d
         "sender_mode": f"batches of the events generated over {args.batch_ms:g} ms"
         if args.batch_ms
         else "one signed request per event",
-        "client_compression": "permessage-deflate offered (and accepted by Serve's uvicorn)"
+        "client_compression": "permessage-deflate offered, as browsers do"
         if args.compression == "deflate"
         else "none offered: plain frames",
         "clients_where": f"{CLIENT_PROCESSES} spawned processes of {CLIENTS // CLIENT_PROCESSES} "

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     demo_orders_per_hour: float = 120.0
 
     cors_origins: list[str] = Field(default_factory=list)
+    #: Accept WebSocket permessage-deflate on the gateway (off: it costs CPU per frame per socket).
+    ws_compression: bool = False
 
     #: Level of the JSON log lines every process writes to stderr (``DEBUG`` … ``ERROR``).
     log_level: str = "INFO"

@@ -71,3 +71,36 @@ async def test_rooms_and_gateways_die_mid_stream_and_clients_miss_nothing(
     for watcher in watchers:
         assert watcher.seqs == list(range(1, 16)), (watcher.seqs, watcher.reconnects)
     assert any(w.reconnects for w in watchers)  # the gateway kill really dropped sockets
+
+
+async def test_the_gateway_refuses_websocket_compression(
+    api_url: str, cluster_settings: Settings
+) -> None:
+    """Browsers offer permessage-deflate; the gateway answers with plain frames (ws_compression
+    is off by default), and the socket works as usual."""
+    import json
+
+    import websockets
+
+    from ils.db.database import Database
+    from ils.domain.access import TenantKind
+    from ils.services.identity import Identity
+    from ils.services.ports import utc_now
+    from tests.integration.conftest import PASSWORD
+
+    db = await Database.connect(cluster_settings, min_size=1, max_size=1)
+    try:
+        email = "admin@plain-frames-lab.example"
+        await Identity(db, cluster_settings).create_tenant(
+            TenantKind.LAB, "Plain Frames Lab", email, PASSWORD, utc_now()
+        )
+    finally:
+        await db.close()
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        token = await login(client, email)
+    ws_url = api_url.replace("http://", "ws://") + "/ws"
+    async with websockets.connect(ws_url, open_timeout=30, compression="deflate") as ws:
+        assert ws.protocol.extensions == []
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        ready = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        assert ready["type"] == "ready"
