@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -79,6 +80,7 @@ class LoadRun:
             self.floor.run(stop),
             self.telemetry.run(self.client, stop),
             self.sampler.run(stop),
+            self._keep_logged_in(stop),
         ]
         if disturb is not None:
             jobs.append(disturb(self, stop))
@@ -94,6 +96,16 @@ class LoadRun:
         self.settle_s = time.monotonic() - settle
         watching.set()
         await asyncio.gather(*screens)
+
+    async def _keep_logged_in(self, stop: asyncio.Event) -> None:
+        """Log every tenant in again at half the access-token lifetime, as a client keeps its
+        session: a run longer than a token (15 minutes) would otherwise end in 401s."""
+        every = self.group.settings.access_token_ttl_s / 2.0
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+                return
+            await lab_group.login_all(self.group, self.client)
 
     async def _settle(self, timeout_s: float = 120.0) -> bool:
         """Let every screen reach its tenant's log head; False if some did not in ``timeout_s``."""
