@@ -46,7 +46,9 @@ WINDOW = timedelta(hours=1)
 REBUILD_LOOKBACK = timedelta(days=7)
 #: At most one snapshot event per station per this many seconds (2/s).
 SNAPSHOT_INTERVAL_S = 0.5
-#: Service-time samples kept before the window is pruned.
+#: Service-time samples held before the first prune of the window; each later prune waits until
+#: the samples have doubled since the previous one (a busy window holds more than this, and pruning
+#: at every movement would cost the whole window each time).
 PRUNE_AT = 4096
 _TIE = {"queued": 0, "in_process": 1, "done": 2, "left": 3}
 
@@ -71,6 +73,7 @@ class StationModel:
     _services: list[tuple[datetime, float]] = field(default_factory=list)
     _paired: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
     _last_snapshot: float = float("-inf")
+    _prune_at: int = PRUNE_AT
 
     def feed(self, move: Movement) -> None:
         """Take one movement of a job at this station into account."""
@@ -83,7 +86,7 @@ class StationModel:
             self._started(move.job_id, move.sequence, at)
         elif move.status == "done":
             self._finished(move.job_id, move.sequence, at)
-        if len(self._services) > PRUNE_AT:
+        if len(self._services) > self._prune_at:
             self.prune()
 
     def _started(self, job: str, seq: int, at: datetime) -> None:
@@ -162,6 +165,7 @@ class StationModel:
         since = self.now - WINDOW
         self._services = [(at, m) for at, m in self._services if at > since]
         self._paired = {key: at for key, at in self._paired.items() if at > since}
+        self._prune_at = max(PRUNE_AT, 2 * len(self._services))
 
 
 def movement_from_row(row: dict[str, Any]) -> Movement:

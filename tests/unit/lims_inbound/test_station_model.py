@@ -86,3 +86,31 @@ def test_movements_fed_twice_count_once() -> None:
     for x in moves:
         twice.feed(x)
     assert twice.snapshot() == model(moves).snapshot()
+
+
+class CountingPrunes(StationModel):
+    prunes: int = 0
+
+    def prune(self) -> None:
+        self.prunes += 1
+        super().prune()
+
+
+def passing_jobs(jobs: int, every_s: float, first: int = 0) -> list[Movement]:
+    """Jobs entering every ``every_s`` seconds, each served 4 minutes and gone a minute later."""
+    moves = []
+    for j in range(first, first + jobs):
+        t = j * every_s / 60.0
+        moves += [move(f"J-{j}", "queued", 1, t), move(f"J-{j}", "in_process", 2, t + 1),
+                  move(f"J-{j}", "done", 3, t + 5), move(f"J-{j}", "left", 4, t + 6)]  # fmt: skip
+    return sorted(moves, key=lambda m: m.occurred_at)
+
+
+def test_a_busy_window_is_not_pruned_at_every_movement() -> None:
+    """12,000 services an hour: a prune costs the whole window, so it waits until that doubled."""
+    m = CountingPrunes("lab", EDGING)
+    for x in passing_jobs(24_000, every_s=0.3):
+        m.feed(x)
+    # the last hour before the last job left holds 59 minutes of services, 200 a minute
+    assert m.snapshot()["throughput_per_hour"] == pytest.approx(11_800, abs=1)
+    assert m.prunes <= 10
