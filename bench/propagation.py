@@ -63,6 +63,7 @@ from bench.propagation_setup import (
     viewers_of,
     with_database,
 )
+from bench.resources import cpu_cores_by_kind, cpu_times_now
 
 P99_BUDGET_MS = 250.0
 DRAIN_TIMEOUT_S = 20.0
@@ -319,8 +320,13 @@ async def _drive(
                 async with aiohttp.ClientSession(connector=connector, timeout=timeout) as posts:
                     sender = Sender(posts, base_url, lab["tenant_id"], lab["webhook_secret"],
                                     total, batch_s)  # fmt: skip
+                    helpers = {proc.pid for proc in clients.procs if proc.pid}
                     for phase in phases:
+                        cpu_before, began = cpu_times_now(), time.monotonic()
                         sent = await sender.run(phase)
+                        sent["cpu_cores_by_process"] = cpu_cores_by_kind(
+                            cpu_before, time.monotonic() - began, helpers
+                        )
                         quiet = await _quiet(conn, tenant_ids)
                         heads = await _log_heads(conn, tenant_ids)
                         drained = await _drain(conn, viewers, clients.last, heads)

@@ -134,3 +134,57 @@ def _slopes_by_kind(rows: list[dict[str, Any]], t: Any) -> dict[str, float]:
         rss = np.asarray([r["rss_mb_by_kind"][kind] for r in rows])
         out[kind] = round(float(np.polyfit(t, rss, 1)[0]), 2)
     return out
+
+
+def _machine_kind(proc: psutil.Process, me: int, helpers: set[int]) -> str:
+    """What a process on the machine is, for the CPU account of a bench phase."""
+    if proc.pid == me:
+        return "bench_driver"
+    if proc.pid in helpers:
+        return "bench_clients"
+    name = proc.name()
+    if _is_worker(proc):
+        return _kind(name)
+    for known in ("haproxy", "postgres", "redis-server", "raylet", "gcs_server"):
+        if name.startswith(known):
+            return known
+    if "ray" in " ".join(proc.cmdline()):
+        return "ray_other"
+    return "other"
+
+
+def cpu_times_now() -> dict[int, tuple[psutil.Process, float]]:
+    """CPU seconds (user + system) of every process on the machine, by pid."""
+    out = {}
+    for proc in psutil.process_iter():
+        try:
+            times = proc.cpu_times()
+            out[proc.pid] = (proc, times.user + times.system)
+        except psutil.Error:
+            continue
+    return out
+
+
+def cpu_cores_by_kind(
+    before: dict[int, tuple[psutil.Process, float]],
+    wall_s: float,
+    helpers: set[int] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, float]:
+    """Cores each kind of process kept busy since ``before`` (CPU seconds / wall seconds).
+
+    A process started since counts from zero; one that ended since is not counted (its last
+    seconds are unknown), so the kinds add up to at most what the machine did.
+    """
+    me = os.getpid()
+    kinds: dict[str, float] = {}
+    for pid, (proc, cpu) in cpu_times_now().items():
+        was = before.get(pid)
+        spent = cpu - (was[1] if was is not None and was[0].create_time() == proc.create_time()
+                       else 0.0)  # fmt: skip
+        try:
+            kind = _machine_kind(proc, me, helpers)
+        except psutil.Error:
+            continue
+        kinds[kind] = kinds.get(kind, 0.0) + max(0.0, spent)
+    ranked = sorted(kinds.items(), key=lambda kv: -kv[1])
+    return {k: round(v / max(wall_s, 1e-9), 3) for k, v in ranked if v / max(wall_s, 1e-9) >= 0.005}
