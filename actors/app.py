@@ -14,7 +14,7 @@ from ray.serve import Application
 
 from actors.background import start_background
 from actors.gateways import gateways_factory
-from actors.tuning import refuse_websocket_compression
+from actors.tuning import tune_gateway_server
 from ils.api.app import create_app
 from ils.api.realtime.app import create_realtime_app
 from ils.logging_setup import configure as configure_logging
@@ -54,8 +54,7 @@ def build_realtime(args: dict[str, Any] | None = None) -> Application:
 
     def builder() -> FastAPI:
         configure_logging(settings.log_level)
-        if not settings.ws_compression:
-            refuse_websocket_compression()  # before Serve starts this replica's HTTP server
+        tune_gateway_server(settings.ws_compression)  # before Serve starts the replica's server
         return create_realtime_app(settings, gateways_factory)
 
     @serve.deployment(

@@ -53,27 +53,80 @@ def apply_serve_tuning(
     return {name: os.environ[name] for name in (*SERVE_DEFAULTS, *INGRESS_SETTINGS[ingress])}
 
 
-def refuse_websocket_compression() -> None:
-    """Make the HTTP servers this process starts afterwards refuse permessage-deflate.
+def tune_gateway_server(compression: bool) -> None:
+    """Set the defaults of the HTTP servers this process starts afterwards (the gateway's).
 
-    Browsers always offer it and uvicorn accepts it by default, so a gateway replica would
-    compress every frame once per socket: on 2 cores that doubled the p99 of
-    ``ils bench propagation`` at 200 webhooks/s (docs/OPERATIONS.md "Ingress"). Serve builds the
-    replica's uvicorn ``Config`` itself, after the replica's app is built, with no option for it,
-    so the gateway's builder calls this first: ``uvicorn.Config`` then defaults
-    ``ws_per_message_deflate`` to False in this process. A cluster test checks that the offer is
-    refused, so a Serve or uvicorn upgrade that bypasses this fails there.
+    Serve builds the replica's uvicorn ``Config`` itself, after the replica's app is built, with
+    no option for the WebSocket protocol, so the gateway's builder calls this first and
+    ``uvicorn.Config`` then defaults, in this process only:
+
+    - ``ws`` to :class:`CoalescingWebSockets`: the frames a socket is sent in one turn of the event
+      loop leave in one write (``ils bench propagation`` measures it);
+    - ``ws_per_message_deflate`` to ``compression``. Browsers always offer permessage-deflate and
+      uvicorn accepts it by default, so a gateway would compress every frame once per socket: on 2
+      cores that doubled the p99 at 200 webhooks/s (docs/OPERATIONS.md "Ingress").
+
+    A cluster test checks that compression is refused, so a Serve or uvicorn upgrade that
+    bypasses this fails there; a unit test checks the protocol's writes.
     """
     import uvicorn
 
     init = uvicorn.Config.__init__
-    if getattr(init, "refuses_compression", False):
+    if getattr(init, "gateway_defaults", False):
         return
 
     @functools.wraps(init)
-    def plain_frames(self: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("ws_per_message_deflate", False)
+    def gateway_defaults(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("ws", coalescing_websockets())
+        kwargs.setdefault("ws_per_message_deflate", compression)
         init(self, *args, **kwargs)
 
-    plain_frames.refuses_compression = True  # type: ignore[attr-defined]
-    uvicorn.Config.__init__ = plain_frames  # type: ignore[method-assign]
+    gateway_defaults.gateway_defaults = True  # type: ignore[attr-defined]
+    uvicorn.Config.__init__ = gateway_defaults  # type: ignore[method-assign]
+
+
+@functools.cache
+def coalescing_websockets() -> type:
+    """uvicorn's sans-I/O WebSocket protocol, writing a turn's frames in one system call.
+
+    uvicorn writes each ``websocket.send`` to the socket at once: a replica fanning 60 sockets
+    out at 200 events/s makes 12,000 writes a second, each waking the ingress and the client
+    too. Here a data frame is framed at once (in order, compressed if negotiated) and the
+    socket is written once, at the end of the event loop's turn, with every frame framed since.
+    A pump that sends a socket several queued events without yielding so makes one write. Every
+    other message (close, handshake) first writes what is pending, so order is kept.
+    """
+    from uvicorn.protocols.utils import ClientDisconnected
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    from websockets.exceptions import InvalidState
+
+    class CoalescingWebSockets(WebSocketsSansIOProtocol):
+        flush_due = False
+
+        async def send(self, message: Any) -> None:
+            if message["type"] != "websocket.send" or not self.handshake_complete:
+                self.flush()
+                await super().send(message)
+                return
+            await self.writable.wait()
+            if self.disconnected or self.close_sent:
+                await super().send(message)  # answers as uvicorn does
+                return
+            try:
+                if message.get("bytes") is not None:
+                    self.conn.send_binary(message["bytes"])
+                elif message.get("text") is not None:
+                    self.conn.send_text(message["text"].encode())
+            except InvalidState:
+                raise ClientDisconnected() from None
+            if not self.flush_due:
+                self.flush_due = True
+                self.loop.call_soon(self.flush)
+
+        def flush(self) -> None:
+            self.flush_due = False
+            output = self.conn.data_to_send()
+            if output and not self.transport.is_closing():
+                self.transport.write(b"".join(output))
+
+    return CoalescingWebSockets
