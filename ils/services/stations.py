@@ -9,13 +9,20 @@ Decisions:
 
 - A job's presence at the station is its movement with the highest LIMS sequence (ties: ``left``
   over ``done`` over ``in_process`` over ``queued``), so feeding the same movements in another
-  order gives the same queue.
+  order gives the same queue (as long as none arrives more than ``WINDOW`` late, see below).
 - A service time pairs a job's ``done`` with its latest earlier ``in_process`` at this station,
   whichever arrives first. Times are the LIMS's ``occurred_at`` ("model time": the simulator may
   run faster than real time), and the rolling window is the last ``WINDOW`` of that time.
 - Utilisation is the offered load over capacity, ``throughput/h x mean service / 60 / servers``
   where servers are the staff, capped by the machines when the station has machines. Without
   resources or completions it is null.
+- A job done at the station or gone from it is forgotten once its latest movement here is more
+  than ``WINDOW`` older than the station's latest: no figure needs it any more (its service time
+  has left the window), so the memory holds the jobs queued and in process and one window's
+  passage, not every job ever seen. A movement that old of a job the station does not know is
+  ignored: it is the past of a job it forgot (a catch-up's overlap, a replica's late hand-over),
+  and taking it would put that job back in the queue for good. So a job first reported more than
+  ``WINDOW`` late counts from its next movement on.
 """
 
 from __future__ import annotations
@@ -46,11 +53,13 @@ WINDOW = timedelta(hours=1)
 REBUILD_LOOKBACK = timedelta(days=7)
 #: At most one snapshot event per station per this many seconds (2/s).
 SNAPSHOT_INTERVAL_S = 0.5
-#: Service-time samples held before the first prune of the window; each later prune waits until
-#: the samples have doubled since the previous one (a busy window holds more than this, and pruning
-#: at every movement would cost the whole window each time).
+#: Jobs and service times held before the first prune of the window; each later prune waits until
+#: they have doubled since the previous one (a busy window holds more than this, and pruning at
+#: every movement would cost the whole window each time).
 PRUNE_AT = 4096
 _TIE = {"queued": 0, "in_process": 1, "done": 2, "left": 3}
+#: Presences no figure counts: the job is forgotten once they are older than the window.
+_FINISHED = frozenset({"done", "left"})
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,8 @@ class StationModel:
     resources: Resources = field(default_factory=Resources)
     equipment_status: str = "ok"
     now: datetime | None = None
-    _presence: dict[str, tuple[int, int, str]] = field(default_factory=dict)
+    #: Per job: its presence (sequence, tie, status) and when its latest movement here occurred.
+    _presence: dict[str, tuple[int, int, str, datetime]] = field(default_factory=dict)
     _starts: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     _early_done: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     _services: list[tuple[datetime, float]] = field(default_factory=list)
@@ -78,16 +88,26 @@ class StationModel:
     def feed(self, move: Movement) -> None:
         """Take one movement of a job at this station into account."""
         at = move.occurred_at
+        held = self._presence.get(move.job_id)
+        if held is None and self.now is not None and at <= self.now - WINDOW:
+            return  # the past of a job this station forgot (see the module's decisions)
         self.now = at if self.now is None else max(self.now, at)
-        key = (move.sequence, _TIE[move.status], move.status)
-        if move.job_id not in self._presence or key > self._presence[move.job_id]:
-            self._presence[move.job_id] = key
+        self._present(move, held)
         if move.status == "in_process":
             self._started(move.job_id, move.sequence, at)
         elif move.status == "done":
             self._finished(move.job_id, move.sequence, at)
-        if len(self._services) > self._prune_at:
+        if self.held() > self._prune_at:
             self.prune()
+
+    def _present(self, move: Movement, held: tuple[int, int, str, datetime] | None) -> None:
+        seq, tie, status, at = move.sequence, _TIE[move.status], move.status, move.occurred_at
+        if held is None:
+            self._presence[move.job_id] = (seq, tie, status, at)
+        elif (seq, tie, status) > held[:3]:
+            self._presence[move.job_id] = (seq, tie, status, max(at, held[3]))
+        elif at > held[3]:
+            self._presence[move.job_id] = (*held[:3], at)
 
     def _started(self, job: str, seq: int, at: datetime) -> None:
         if ("start", job, seq) in self._paired:
@@ -117,7 +137,11 @@ class StationModel:
         self._services.append((done, (done - start).total_seconds() / 60.0))
 
     def count(self, status: str) -> int:
-        return sum(1 for _, _, s in self._presence.values() if s == status)
+        return sum(1 for _, _, s, _ in self._presence.values() if s == status)
+
+    def held(self) -> int:
+        """Jobs and service times in memory: what it grows with, and what prunes bound."""
+        return len(self._presence) + len(self._services)
 
     def recent_services(self) -> list[float]:
         if self.now is None:
@@ -159,13 +183,18 @@ class StationModel:
         return True
 
     def prune(self) -> None:
-        """Forget service times outside the rolling window (bounded memory)."""
+        """Forget service times, and jobs done or gone, outside the rolling window."""
         if self.now is None:
             return
         since = self.now - WINDOW
         self._services = [(at, m) for at, m in self._services if at > since]
         self._paired = {key: at for key, at in self._paired.items() if at > since}
-        self._prune_at = max(PRUNE_AT, 2 * len(self._services))
+        self._presence = {
+            job: p for job, p in self._presence.items() if p[3] > since or p[2] not in _FINISHED
+        }
+        self._starts = {job: s for job, s in self._starts.items() if job in self._presence}
+        self._early_done = {job: d for job, d in self._early_done.items() if job in self._presence}
+        self._prune_at = max(PRUNE_AT, 2 * self.held())
 
 
 def movement_from_row(row: dict[str, Any]) -> Movement:

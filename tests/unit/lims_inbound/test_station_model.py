@@ -114,3 +114,29 @@ def test_a_busy_window_is_not_pruned_at_every_movement() -> None:
     # the last hour before the last job left holds 59 minutes of services, 200 a minute
     assert m.snapshot()["throughput_per_hour"] == pytest.approx(11_800, abs=1)
     assert m.prunes <= 10
+
+
+def test_jobs_gone_from_the_station_are_forgotten_after_the_window() -> None:
+    """20,000 jobs over 17 hours: the station holds about an hour of them, not all it has seen."""
+    m = model(passing_jobs(20_000, every_s=3.0))
+    snap = m.snapshot()
+    assert (snap["queue"], snap["in_process"], snap["throughput_per_hour"]) == (0, 0, 1180.0)
+    assert m.held() < 6_000  # an hour is 1,200 jobs and 1,200 service times
+
+
+def test_a_job_queued_longer_than_the_window_stays_in_the_queue() -> None:
+    moves = [move("J-waiting", "queued", 1, 0.0), *passing_jobs(3_600, every_s=3.0, first=1)]
+    assert model(moves).snapshot()["queue"] == 1
+
+
+def test_movements_of_a_forgotten_job_fed_again_do_not_bring_it_back() -> None:
+    """A catch-up's overlap or a late hand-over repeats movements the station has forgotten."""
+    moves = passing_jobs(3_600, every_s=3.0)  # three hours
+    m = model(moves)
+    expected = m.snapshot()
+    for x in moves[:100]:  # the first jobs queued and in process, without their leaving
+        m.feed(x)
+    assert m.snapshot() == expected
+    for x in moves:
+        m.feed(x)
+    assert m.snapshot() == expected
