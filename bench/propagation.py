@@ -63,7 +63,7 @@ from bench.propagation_setup import (
     viewers_of,
     with_database,
 )
-from bench.resources import cpu_cores_by_kind, cpu_times_now
+from bench.resources import processes_now, work_by_kind
 
 P99_BUDGET_MS = 250.0
 DRAIN_TIMEOUT_S = 20.0
@@ -322,11 +322,9 @@ async def _drive(
                                     total, batch_s)  # fmt: skip
                     helpers = {proc.pid for proc in clients.procs if proc.pid}
                     for phase in phases:
-                        cpu_before, began = cpu_times_now(), time.monotonic()
+                        work_before, began = processes_now(), time.monotonic()
                         sent = await sender.run(phase)
-                        sent["cpu_cores_by_process"] = cpu_cores_by_kind(
-                            cpu_before, time.monotonic() - began, helpers
-                        )
+                        sent |= work_by_kind(work_before, time.monotonic() - began, helpers)
                         quiet = await _quiet(conn, tenant_ids)
                         heads = await _log_heads(conn, tenant_ids)
                         drained = await _drain(conn, viewers, clients.last, heads)
@@ -616,7 +614,7 @@ def _conditions(args: argparse.Namespace, load_before: Any, embedded: bool) -> d
         "client_processes": CLIENT_PROCESSES,
         "tenants": {"labs": 1, "practices": PRACTICES},
         "steps_per_job": len(STEPS),
-        "ray": "local, num_cpus=2, serve_config.yaml apps (api autoscaled 1-4, gateway 1)",
+        "ray": "local, num_cpus=2, serve_config.yaml apps (api autoscaled 1 to cores/2, gateway 1)",
         "ingress": args.ingress,
         "sender": "driver process (with the Ray driver and orchestration), aiohttp, open loop",
         "sender_mode": f"batches of the events generated over {args.batch_ms:g} ms"

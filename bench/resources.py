@@ -153,38 +153,52 @@ def _machine_kind(proc: psutil.Process, me: int, helpers: set[int]) -> str:
     return "other"
 
 
-def cpu_times_now() -> dict[int, tuple[psutil.Process, float]]:
-    """CPU seconds (user + system) of every process on the machine, by pid."""
+#: pid -> (process, CPU seconds (user + system), write system calls) at one moment.
+Snapshot = dict[int, tuple[psutil.Process, float, int]]
+
+
+def processes_now() -> Snapshot:
+    """CPU seconds and write system calls of every process on the machine, by pid."""
     out = {}
     for proc in psutil.process_iter():
         try:
             times = proc.cpu_times()
-            out[proc.pid] = (proc, times.user + times.system)
+            writes = proc.io_counters().write_count
         except psutil.Error:
             continue
+        out[proc.pid] = (proc, times.user + times.system, writes)
     return out
 
 
-def cpu_cores_by_kind(
-    before: dict[int, tuple[psutil.Process, float]],
+def work_by_kind(
+    before: Snapshot,
     wall_s: float,
     helpers: set[int] = frozenset(),  # type: ignore[assignment]
-) -> dict[str, float]:
-    """Cores each kind of process kept busy since ``before`` (CPU seconds / wall seconds).
+) -> dict[str, dict[str, float]]:
+    """Since ``before``, per kind of process: the cores it kept busy (CPU seconds / wall
+    seconds) and its write system calls per second (a socket write is one; the gateway's
+    writes per frame delivered come from it).
 
     A process started since counts from zero; one that ended since is not counted (its last
     seconds are unknown), so the kinds add up to at most what the machine did.
     """
-    me = os.getpid()
-    kinds: dict[str, float] = {}
-    for pid, (proc, cpu) in cpu_times_now().items():
+    me, wall = os.getpid(), max(wall_s, 1e-9)
+    cpu: dict[str, float] = {}
+    writes: dict[str, float] = {}
+    for pid, (proc, cpu_s, written) in processes_now().items():
         was = before.get(pid)
-        spent = cpu - (was[1] if was is not None and was[0].create_time() == proc.create_time()
-                       else 0.0)  # fmt: skip
+        same = was is not None and was[0].create_time() == proc.create_time()
         try:
             kind = _machine_kind(proc, me, helpers)
         except psutil.Error:
             continue
-        kinds[kind] = kinds.get(kind, 0.0) + max(0.0, spent)
-    ranked = sorted(kinds.items(), key=lambda kv: -kv[1])
-    return {k: round(v / max(wall_s, 1e-9), 3) for k, v in ranked if v / max(wall_s, 1e-9) >= 0.005}
+        cpu[kind] = cpu.get(kind, 0.0) + max(0.0, cpu_s - (was[1] if same and was else 0.0))
+        writes[kind] = writes.get(kind, 0.0) + max(0, written - (was[2] if same and was else 0))
+    ranked = sorted(cpu, key=lambda k: -cpu[k])
+    cores = {k: round(cpu[k] / wall, 3) for k in ranked}
+    return {
+        "cpu_cores_by_process": {k: v for k, v in cores.items() if v >= 0.005},
+        "write_syscalls_per_s_by_process": {
+            k: round(writes[k] / wall, 1) for k in ranked if writes[k] / wall >= 1.0
+        },
+    }
