@@ -9,7 +9,9 @@ The ``cryptography`` package does the cryptography; this module only fixes the f
 from __future__ import annotations
 
 import base64
+import functools
 import os
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -27,11 +29,21 @@ class SealBroken(ValueError):
     """A sealed value that this key cannot open (wrong key, tampered, or not a sealed value)."""
 
 
+@functools.lru_cache(maxsize=16)
+def _derived(secret: bytes) -> bytes:
+    """The AES key of a configured secret (derived once: every webhook's verification opens
+    its lab's sealed secret)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret)
+
+
+@functools.lru_cache(maxsize=16)
+def _development_secret(data_dir: Path) -> bytes:
+    return f"ils-development:{data_dir.resolve()}".encode()
+
+
 def _key(settings: Settings) -> bytes:
     secret = settings.secret_key.get_secret_value().encode()
-    if not secret:
-        secret = f"ils-development:{settings.data_dir.resolve()}".encode()
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret)
+    return _derived(secret or _development_secret(settings.data_dir.absolute()))
 
 
 def _previous_key(settings: Settings) -> bytes | None:
@@ -39,7 +51,7 @@ def _previous_key(settings: Settings) -> bytes | None:
     secret = settings.secret_key_previous.get_secret_value().encode()
     if not secret:
         return None
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret)
+    return _derived(secret)
 
 
 def seal(settings: Settings, plaintext: str) -> str:
