@@ -63,3 +63,19 @@ def test_example_secrets_hold_placeholders_only() -> None:
     for secret in yaml.safe_load_all((ROOT / "deploy/secrets.example.yaml").read_text()):
         for key, value in secret["stringData"].items():
             assert value in ("", "false") or "REPLACE" in value, key
+
+
+def test_autoscaled_deployments_grow_to_one_replica_per_two_cores() -> None:
+    from actors.deploy import fit_to_cores
+
+    def api_max(cores: float) -> int:
+        raw = _load("serve_config.yaml")
+        fit_to_cores(raw, cores)
+        api = next(a for a in raw["applications"] if a["name"] == "api")
+        gateway = next(a for a in raw["applications"] if a["name"] == "realtime")
+        assert "autoscaling_config" not in gateway["deployments"][0]  # fixed replicas untouched
+        return int(api["deployments"][0]["autoscaling_config"]["max_replicas"])
+
+    configured = _load("serve_config.yaml")["applications"][0]["deployments"][0]
+    assert configured["autoscaling_config"]["max_replicas"] == 4
+    assert [api_max(c) for c in (1, 2, 3, 4, 6, 8, 64)] == [1, 1, 1, 2, 3, 4, 4]
