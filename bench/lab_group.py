@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.scratch import create_database, drop_database, free_port, scratch_settings
+from bench.scratch import (
+    create_database,
+    drop_database,
+    drop_prefix,
+    free_port,
+    scratch_settings,
+)
 from ils.db.database import Database
 from ils.domain.access import TenantKind
 from ils.embedded import EmbeddedServices, ensure_services
@@ -197,4 +203,6 @@ async def down(group: LabGroup) -> None:
     await asyncio.to_thread(stop_cluster, group.relay)
     with contextlib.suppress(Exception):  # a server restarted by chaos may refuse the drop
         await drop_database(group.settings, group.scratch)
+    with contextlib.suppress(Exception):
+        await drop_prefix(group.settings)
     group.services.stop()

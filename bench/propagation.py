@@ -64,6 +64,7 @@ from bench.propagation_setup import (
     with_database,
 )
 from bench.resources import processes_now, work_by_kind
+from bench.scratch import drop_prefix
 
 P99_BUDGET_MS = 250.0
 DRAIN_TIMEOUT_S = 20.0
@@ -578,16 +579,17 @@ def main(argv: list[str] | None = None) -> None:
     phases = phases_of(args.rate, args.duration, args.sweep, args.sweep_duration)
     try:
         asyncio.run(scratch(settings, name, create=True))
+        isolated = settings.with_urls(
+            with_database(settings.database_url, name), settings.redis_url
+        ).model_copy(
+            update={"redis_prefix": f"ils-prop-{secrets.token_hex(4)}:",
+                    "argon2_time_cost": 1, "argon2_memory_kib": 8 * 1024}
+        )  # fmt: skip
         try:
-            isolated = settings.with_urls(
-                with_database(settings.database_url, name), settings.redis_url
-            ).model_copy(
-                update={"redis_prefix": f"ils-prop-{secrets.token_hex(4)}:",
-                        "argon2_time_cost": 1, "argon2_memory_kib": 8 * 1024}
-            )  # fmt: skip
             figures = _on_ray(isolated, args, phases)
         finally:
             asyncio.run(scratch(settings, name, create=False))
+            asyncio.run(drop_prefix(isolated))
     finally:
         services.stop()
     result = {

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from ils.bus import Bus
 from ils.db.migrate import migrate
 from ils.settings import Settings
 
@@ -43,7 +44,10 @@ async def create_database(settings: Settings, name: str) -> None:
 
 async def drop_database(settings: Settings, name: str) -> None:
     """Drop ``name`` (if there), ending its sessions first: actors may still hold some."""
-    admin = await asyncpg.connect(settings.database_url)
+    dsn = settings.database_url
+    if urlsplit(dsn).path.lstrip("/") == name:  # no database can be dropped from inside itself
+        dsn = with_database(dsn, "postgres")
+    admin = await asyncpg.connect(dsn)
     try:
         await admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
@@ -60,12 +64,25 @@ def scratch_settings(settings: Settings, name: str, bench: str) -> Settings:
     return scratch.model_copy(update={"redis_prefix": prefix})
 
 
+async def drop_prefix(settings: Settings) -> int:
+    """Delete every Redis key under ``settings.redis_prefix`` (replay windows, idempotency keys,
+    rate limits of the run); how many there were."""
+    bus = Bus.connect(settings)
+    try:
+        return await bus.delete_prefix("")
+    finally:
+        await bus.close()
+
+
 @asynccontextmanager
 async def scratch_database(settings: Settings) -> AsyncIterator[Settings]:
-    """Settings pointing at a new migrated database and a fresh Redis key prefix."""
+    """Settings pointing at a new migrated database and a fresh Redis key prefix; both are
+    dropped afterwards."""
     name = f"ils_bench_{secrets.token_hex(4)}"
+    scratch = scratch_settings(settings, name, "bench")
     try:
         await create_database(settings, name)
-        yield scratch_settings(settings, name, "bench")
+        yield scratch
     finally:
         await drop_database(settings, name)
+        await drop_prefix(scratch)

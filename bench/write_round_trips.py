@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.scratch import with_database
+from bench.scratch import drop_prefix, with_database
 from bench.webhooks import ORDER, PASSWORD
 from ils.db.migrate import migrate
 from ils.domain.access import Principal, Role, TenantKind
@@ -96,6 +96,7 @@ async def _run(settings: Settings) -> dict[str, Any]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+        await drop_prefix(scratch)
 
 
 def main(argv: list[str] | None = None) -> None:
