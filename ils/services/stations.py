@@ -53,10 +53,9 @@ WINDOW = timedelta(hours=1)
 REBUILD_LOOKBACK = timedelta(days=7)
 #: At most one snapshot event per station per this many seconds (2/s).
 SNAPSHOT_INTERVAL_S = 0.5
-#: Jobs and service times held before the first prune of the window; each later prune waits until
-#: they have doubled since the previous one (a busy window holds more than this, and pruning at
-#: every movement would cost the whole window each time).
-PRUNE_AT = 4096
+#: The window is pruned every this much LIMS time: a prune costs everything held (at every movement
+#: a busy window would cost that each time), and the station holds at most this beyond the window.
+PRUNE_EVERY = WINDOW / 4
 _TIE = {"queued": 0, "in_process": 1, "done": 2, "left": 3}
 #: Presences no figure counts: the job is forgotten once they are older than the window.
 _FINISHED = frozenset({"done", "left"})
@@ -83,7 +82,7 @@ class StationModel:
     _services: list[tuple[datetime, float]] = field(default_factory=list)
     _paired: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
     _last_snapshot: float = float("-inf")
-    _prune_at: int = PRUNE_AT
+    _pruned_at: datetime | None = None
 
     def feed(self, move: Movement) -> None:
         """Take one movement of a job at this station into account."""
@@ -97,7 +96,9 @@ class StationModel:
             self._started(move.job_id, move.sequence, at)
         elif move.status == "done":
             self._finished(move.job_id, move.sequence, at)
-        if self.held() > self._prune_at:
+        if self._pruned_at is None:
+            self._pruned_at = self.now
+        elif self.now - self._pruned_at >= PRUNE_EVERY:
             self.prune()
 
     def _present(self, move: Movement, held: tuple[int, int, str, datetime] | None) -> None:
@@ -140,7 +141,7 @@ class StationModel:
         return sum(1 for _, _, s, _ in self._presence.values() if s == status)
 
     def held(self) -> int:
-        """Jobs and service times in memory: what it grows with, and what prunes bound."""
+        """Jobs and service times in memory: what it grows with, and what the prunes bound."""
         return len(self._presence) + len(self._services)
 
     def recent_services(self) -> list[float]:
@@ -194,7 +195,7 @@ class StationModel:
         }
         self._starts = {job: s for job, s in self._starts.items() if job in self._presence}
         self._early_done = {job: d for job, d in self._early_done.items() if job in self._presence}
-        self._prune_at = max(PRUNE_AT, 2 * self.held())
+        self._pruned_at = self.now
 
 
 def movement_from_row(row: dict[str, Any]) -> Movement:
