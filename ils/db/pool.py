@@ -32,21 +32,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-class PooledConnection(asyncpg.Connection):
-    """A pool connection released without a reset query.
-
-    asyncpg resets a connection on every release with a round trip (unlock advisory locks,
-    ``CLOSE ALL``, ``UNLISTEN *``, ``RESET ALL``), one per request and per transaction. ILS leaves
-    nothing of that on a pooled connection: settings are ``SET LOCAL``, advisory locks are
-    transaction-scoped (the migration lock is released by its own code, on its own
-    connection), nothing listens and no cursor is held. An open transaction is still rolled
-    back on release, as asyncpg always does.
-    """
-
-    def get_reset_query(self) -> str:
-        return ""
-
-
 async def create_pool(settings: Settings, **overrides: Any) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn=settings.database_url,
@@ -54,7 +39,6 @@ async def create_pool(settings: Settings, **overrides: Any) -> asyncpg.Pool:
         max_size=overrides.get("max_size", settings.db_pool_max),
         init=_init_connection,
         command_timeout=30,
-        connection_class=PooledConnection,
     )
     assert pool is not None
     return pool
