@@ -241,13 +241,14 @@ def _place_on(settings: Settings, node_id: str, tenants: list[str], lab_id: str)
     handles (``tenant_room``, ``station_actor``) find them by name.
     """
     names: list[str] = []
-    for _attempt in range(4):
+    for attempt in range(4):
+        if attempt:
+            _kill_all(names)
         names = _create_on(settings, node_id, tenants, lab_id)
         here = [n for n in names if _node_of(n) == node_id]
         if any(n.startswith("room:") for n in here) and any(n.startswith("station:") for n in here):
-            return names
-        _kill_all(names)
-    return names
+            break
+    return names  # the last placement stays (the test skips if it missed the worker node)
 
 
 def _kill_all(names: list[str]) -> None:
