@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,7 +137,7 @@ def _slopes_by_kind(rows: list[dict[str, Any]], t: Any) -> dict[str, float]:
     return out
 
 
-def _machine_kind(proc: psutil.Process, me: int, helpers: set[int]) -> str:
+def _machine_kind(proc: psutil.Process, me: int, helpers: AbstractSet[int]) -> str:
     """What a process on the machine is, for the CPU account of a bench phase."""
     if proc.pid == me:
         return "bench_driver"
@@ -153,47 +154,46 @@ def _machine_kind(proc: psutil.Process, me: int, helpers: set[int]) -> str:
     return "other"
 
 
-#: pid -> (process, CPU seconds (user + system), write system calls) at one moment.
-Snapshot = dict[int, tuple[psutil.Process, float, int]]
+#: pid -> (process, its start time, CPU seconds (user + system), write system calls) at one moment.
+Snapshot = dict[int, tuple[psutil.Process, float, float, int]]
 
 
 def processes_now() -> Snapshot:
-    """CPU seconds and write system calls of every process on the machine, by pid."""
+    """Start time, CPU seconds and write system calls of every process on the machine, by pid."""
     out = {}
     for proc in psutil.process_iter():
         try:
-            times = proc.cpu_times()
+            started, times = proc.create_time(), proc.cpu_times()
             writes = proc.io_counters().write_count
         except psutil.Error:
             continue
-        out[proc.pid] = (proc, times.user + times.system, writes)
+        out[proc.pid] = (proc, started, times.user + times.system, writes)
     return out
 
 
 def work_by_kind(
-    before: Snapshot,
-    wall_s: float,
-    helpers: set[int] = frozenset(),  # type: ignore[assignment]
+    before: Snapshot, wall_s: float, helpers: AbstractSet[int] = frozenset()
 ) -> dict[str, dict[str, float]]:
     """Since ``before``, per kind of process: the cores it kept busy (CPU seconds / wall
     seconds) and its write system calls per second (a socket write is one; the gateway's
     writes per frame delivered come from it).
 
-    A process started since counts from zero; one that ended since is not counted (its last
-    seconds are unknown), so the kinds add up to at most what the machine did.
+    A process started since counts from zero (a pid reused by a new process too); one that ended
+    since is not counted (its last seconds are unknown), so the kinds add up to at most what the
+    machine did.
     """
     me, wall = os.getpid(), max(wall_s, 1e-9)
     cpu: dict[str, float] = {}
     writes: dict[str, float] = {}
-    for pid, (proc, cpu_s, written) in processes_now().items():
+    for pid, (proc, started, cpu_s, written) in processes_now().items():
         was = before.get(pid)
-        same = was is not None and was[0].create_time() == proc.create_time()
+        cpu_was, written_was = (was[2], was[3]) if was and was[1] == started else (0.0, 0)
         try:
             kind = _machine_kind(proc, me, helpers)
         except psutil.Error:
             continue
-        cpu[kind] = cpu.get(kind, 0.0) + max(0.0, cpu_s - (was[1] if same and was else 0.0))
-        writes[kind] = writes.get(kind, 0.0) + max(0, written - (was[2] if same and was else 0))
+        cpu[kind] = cpu.get(kind, 0.0) + max(0.0, cpu_s - cpu_was)
+        writes[kind] = writes.get(kind, 0.0) + max(0, written - written_was)
     ranked = sorted(cpu, key=lambda k: -cpu[k])
     cores = {k: round(cpu[k] / wall, 3) for k in ranked}
     return {
