@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.scratch import free_port
+from bench.scratch import drop_prefix, free_port
 from ils.settings import Settings
 from tests.conftest import _admin, _drop, _with_database
 
@@ -53,21 +53,23 @@ async def cluster_settings(
     admin = await _admin(server_dsn)
     await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
     data_dir: Path = tmp_path_factory.mktemp("cluster")
+    settings = Settings(
+        database_url=_with_database(server_dsn, name),
+        redis_url=redis_url,
+        redis_prefix=f"ils-ctest-{secrets.token_hex(4)}:",
+        data_dir=data_dir,
+        argon2_time_cost=1,
+        argon2_memory_kib=8 * 1024,
+        db_pool_min=1,
+        db_pool_max=4,
+        background_with_api=False,  # its own tests start it; others leave the outbox be
+    )
     try:
-        yield Settings(
-            database_url=_with_database(server_dsn, name),
-            redis_url=redis_url,
-            redis_prefix=f"ils-ctest-{secrets.token_hex(4)}:",
-            data_dir=data_dir,
-            argon2_time_cost=1,
-            argon2_memory_kib=8 * 1024,
-            db_pool_min=1,
-            db_pool_max=4,
-            background_with_api=False,  # its own tests start it; others leave the outbox be
-        )
+        yield settings
     finally:
         await _drop(admin, name)
         await admin.close()
+        await drop_prefix(settings)  # the rooms' replay windows
 
 
 @pytest.fixture(scope="module")
