@@ -7,22 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ils.domain.lims_event import EVENT_TYPES
 from ils.sim.job import Job
-
-EVENT_TYPES = frozenset(
-    {
-        "job.accepted",
-        "job.station_changed",
-        "job.breakage",
-        "job.inspection",
-        "job.on_hold",
-        "job.released",
-        "job.shipped",
-        "job.delivered",
-        "job.cancelled",
-    }
-)
-STATION_STATUSES = frozenset({"queued", "in_process", "done"})
 
 
 def rfc3339(moment: datetime) -> str:

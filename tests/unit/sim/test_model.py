@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ils.domain.lims_event import EVENT_TYPES, STATION_STATUSES
 from ils.domain.station import LINE, Station, route
-from ils.sim.events import EVENT_TYPES, STATION_STATUSES
 from ils.sim.job import JobRejected
 from ils.sim.model import LabModel
 from ils.sim.order_mix import synthetic_order
