@@ -16,14 +16,13 @@ from typing import Any
 
 import ray
 
+from actors.naming import named_actor
 from ils.analytics.anomaly.finding import Finding
 from ils.analytics.anomaly.validation import Verdict
 from ils.analytics.failure.model import TrainingParams
 from ils.db.database import Database
 from ils.services.anomaly_model import LabAnomaly
 from ils.settings import Settings
-
-NAMESPACE = "ils"
 
 
 def actor_name(lab_id: str) -> str:
@@ -89,13 +88,7 @@ class AnomalyModel:
 
 def anomaly_model(settings: Settings, lab_id: str, params: TrainingParams | None = None) -> Any:
     """The lab's actor, created on first use (detached: it outlives the replica that made it)."""
-    return AnomalyModel.options(  # type: ignore[attr-defined]
-        name=actor_name(lab_id),
-        namespace=NAMESPACE,
-        get_if_exists=True,
-        lifetime="detached",
-        max_restarts=-1,
-    ).remote(settings, lab_id, params)
+    return named_actor(AnomalyModel, actor_name(lab_id), settings, lab_id, params)
 
 
 class RayAnomaly:

@@ -22,10 +22,10 @@ from typing import Any
 import ray
 
 from actors.gateways import gateways_factory
+from actors.naming import named_actor
 from ils.runtime import Runtime
 from ils.settings import Settings
 
-NAMESPACE = "ils"
 NAME = "background"
 
 
@@ -89,12 +89,7 @@ def start_background(settings: Settings) -> Any:
     Detached, so it outlives whichever process asked for it first (``ils up`` or an api replica
     that Serve replaced); asking again finds the same actor and its running loops.
     """
-    handle = Background.options(  # type: ignore[attr-defined]
-        name=background_name(settings),
-        namespace=NAMESPACE,
-        get_if_exists=True,
-        lifetime="detached",
-    ).remote(settings_args(settings))
+    handle = named_actor(Background, background_name(settings), settings_args(settings))
     handle.run.remote()
     return handle
 

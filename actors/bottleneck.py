@@ -16,6 +16,7 @@ from typing import Any
 
 import ray
 
+from actors.naming import named_actor
 from actors.station import RayStations
 from ils.db.database import Database
 from ils.services.bottleneck_model import (
@@ -26,8 +27,6 @@ from ils.services.bottleneck_model import (
     load_lab,
 )
 from ils.settings import Settings
-
-NAMESPACE = "ils"
 
 
 def actor_name(lab_id: str) -> str:
@@ -67,13 +66,7 @@ class BottleneckModel:
 
 def bottleneck_model(settings: Settings, lab_id: str) -> Any:
     """The lab's actor, created on first use (detached: it outlives the replica)."""
-    return BottleneckModel.options(  # type: ignore[attr-defined]
-        name=actor_name(lab_id),
-        namespace=NAMESPACE,
-        get_if_exists=True,
-        lifetime="detached",
-        max_restarts=-1,
-    ).remote(settings, lab_id)
+    return named_actor(BottleneckModel, actor_name(lab_id), settings, lab_id)
 
 
 class RayBottlenecks:

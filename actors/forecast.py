@@ -15,6 +15,7 @@ from typing import Any
 import ray
 
 from actors.metrics import RayMeter
+from actors.naming import named_actor
 from ils.services.forecast_model import (
     FitRequest,
     FittedLab,
@@ -24,8 +25,6 @@ from ils.services.forecast_model import (
     fit_lab,
 )
 from ils.services.instruments import MODEL_FIT_S
-
-NAMESPACE = "ils"
 
 
 def actor_name(lab_id: str) -> str:
@@ -76,10 +75,4 @@ class ForecastModel:
 
 def forecast_model(lab_id: str) -> Any:
     """The lab's actor, created on first use (detached: it outlives the replica that made it)."""
-    return ForecastModel.options(  # type: ignore[attr-defined]
-        name=actor_name(lab_id),
-        namespace=NAMESPACE,
-        get_if_exists=True,
-        lifetime="detached",
-        max_restarts=-1,
-    ).remote(lab_id)
+    return named_actor(ForecastModel, actor_name(lab_id), lab_id)

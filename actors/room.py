@@ -14,6 +14,7 @@ from typing import Any
 
 import ray
 
+from actors.naming import named_actor
 from ils.bus import Bus
 from ils.db.database import Database
 from ils.services.replay import LogSource
@@ -21,7 +22,6 @@ from ils.services.room import Frame, Room
 from ils.services.rooms import poll_dict
 from ils.settings import Settings
 
-NAMESPACE = "ils"
 SWEEP_EVERY_S = 1.0
 
 
@@ -85,14 +85,9 @@ class TenantRoom:
 
 def tenant_room(settings: Settings, tenant_id: str) -> Any:
     """The tenant's room actor, created on first use (detached: it outlives any replica)."""
-    return TenantRoom.options(  # type: ignore[attr-defined]
-        name=room_name(tenant_id),
-        namespace=NAMESPACE,
-        get_if_exists=True,
-        lifetime="detached",
-        max_restarts=-1,
-        max_concurrency=10_000,
-    ).remote(settings, tenant_id)
+    return named_actor(
+        TenantRoom, room_name(tenant_id), settings, tenant_id, max_concurrency=10_000
+    )
 
 
 class RayRooms:

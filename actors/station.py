@@ -19,13 +19,13 @@ from typing import Any
 
 import ray
 
+from actors.naming import named_actor
 from ils.db.database import Database
 from ils.domain.lims_event import Movement
 from ils.domain.station import LINE, Station
 from ils.services.stations import LiveStation, Resources, StationModel, load_live_station
 from ils.settings import Settings
 
-NAMESPACE = "ils"
 #: Least wall time between two catch-ups from PostgreSQL while taking movements, and before reads.
 CATCH_UP_S = 30.0
 READ_CATCH_UP_S = 2.0
@@ -75,13 +75,7 @@ class StationActor:
 
 def station_actor(settings: Settings, lab_id: str, station: Station) -> Any:
     """The station's actor, created on first use (detached: it outlives the replica)."""
-    return StationActor.options(  # type: ignore[attr-defined]
-        name=actor_name(lab_id, station),
-        namespace=NAMESPACE,
-        get_if_exists=True,
-        lifetime="detached",
-        max_restarts=-1,
-    ).remote(settings, lab_id, station)
+    return named_actor(StationActor, actor_name(lab_id, station), settings, lab_id, station)
 
 
 class RayStations:

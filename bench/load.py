@@ -164,7 +164,8 @@ async def _room_buffers(group: LabGroup) -> dict[str, dict[str, int]]:
     """Each tenant room's replay buffer at the end of the run: frames held and capacity."""
     import ray
 
-    from actors.room import NAMESPACE, room_name
+    from actors.naming import NAMESPACE
+    from actors.room import room_name
 
     tenants = [group.lab, *group.practices]
     fills: list[dict[str, int]] = await asyncio.gather(

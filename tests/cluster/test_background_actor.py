@@ -102,8 +102,9 @@ async def test_the_api_application_keeps_the_background_work_of_its_database_run
     """A plain deploy of the api app (no ``ils up``): orders reach the LIMS, figures keep up."""
     import ray
 
-    from actors.background import NAMESPACE, background_name, stop_background
+    from actors.background import background_name, stop_background
     from actors.deploy import deploy
+    from actors.naming import NAMESPACE
 
     update = {"background_with_api": True, "upkeep_every_s": 0.5}
     settings = cluster_settings.model_copy(update=update)

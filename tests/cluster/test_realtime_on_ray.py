@@ -16,7 +16,8 @@ from tests.integration.conftest import order_body
 async def _kill_room(tenant_id: str) -> None:
     import ray
 
-    from actors.room import NAMESPACE, room_name
+    from actors.naming import NAMESPACE
+    from actors.room import room_name
 
     handle = ray.get_actor(room_name(tenant_id), namespace=NAMESPACE)
     ray.kill(handle, no_restart=False)
