@@ -8,6 +8,8 @@ changed station's rates since its change, so a change is not diluted over the wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 #: Candidate change points, minutes before now, and the 2 log likelihood-ratio a change of the
@@ -19,6 +21,35 @@ CHANGE_LR = 8.0
 def _poisson_ll(count: np.ndarray, rate: np.ndarray, minutes: np.ndarray | float) -> np.ndarray:
     logs = np.where(count > 0, count * np.log(np.maximum(rate, 1e-12)), 0.0)
     return np.asarray(logs - rate * minutes)
+
+
+def latest_change(
+    times: np.ndarray,
+    windows: tuple[float, ...],
+    threshold: float,
+    width: int,
+    lr_from: Callable[[int], np.ndarray | None],
+) -> np.ndarray:
+    """Per column: the index of the sample that starts the most significant of the stretches
+    ``windows`` minutes before now (0: none passed ``threshold``).
+
+    ``lr_from(a)`` gives each column's 2 log likelihood-ratio for "the stretch from sample ``a``
+    differs from the rest", or None when that split is not testable; a window is tried only
+    while at least 5 minutes of look-back remain before it."""
+    total_t = float(times[-1] - times[0])
+    start = np.zeros(width, dtype=int)
+    best = np.full(width, threshold)
+    for w in windows:
+        if w > total_t - 5.0:
+            break
+        a = int(np.searchsorted(times, times[-1] - w - 1e-9))
+        lr = lr_from(a)
+        if lr is None:
+            continue
+        better = lr > best
+        start = np.where(better, a, start)
+        best = np.where(better, lr, best)
+    return start
 
 
 def changed_rate_since(
@@ -36,14 +67,10 @@ def changed_rate_since(
     total_t = float(times[-1] - times[0])
     total = (counts[-1] - counts[0]).astype(float)
     total_e = (expo[-1] - expo[0]).astype(float)
-    start = np.zeros(counts.shape[1], dtype=int)
-    best = np.full(counts.shape[1], CHANGE_LR if threshold is None else threshold)
-    for w in CHANGE_WINDOWS:
-        if w > total_t - 5.0:
-            break
-        a = int(np.searchsorted(times, times[-1] - w - 1e-9))
+
+    def lr_from(a: int) -> np.ndarray | None:
         if not 0.0 < float(times[-1] - times[a]) < total_t:
-            continue
+            return None
         recent = (counts[-1] - counts[a]).astype(float)
         recent_e = (expo[-1] - expo[a]).astype(float)
         older, older_e = total - recent, total_e - recent_e
@@ -53,7 +80,7 @@ def changed_rate_since(
             + _poisson_ll(older, older / np.where(ok, older_e, 1.0), older_e)
             - _poisson_ll(total, total / np.maximum(total_e, 1e-9), total_e)
         )
-        better = ok & (lr > best)
-        start = np.where(better, a, start)
-        best = np.where(better, lr, best)
-    return start
+        return np.where(ok, lr, -np.inf)
+
+    limit = CHANGE_LR if threshold is None else threshold
+    return latest_change(times, CHANGE_WINDOWS, limit, counts.shape[1], lr_from)

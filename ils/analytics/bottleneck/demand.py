@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ils.analytics.bottleneck.change_point import changed_rate_since
+from ils.analytics.bottleneck.change_point import changed_rate_since, latest_change
 
 
 def _binomial_ll(hits: np.ndarray, trials: float) -> np.ndarray:
@@ -35,28 +35,21 @@ def share_changed_since(
     it differs from the share before (2 log likelihood-ratio above ``threshold``, the most
     significant of ``windows`` minutes before now; 0: no change). ``routed`` (times, stations)
     and ``entered`` (times) are cumulative counts."""
-    total_t = float(times[-1] - times[0])
     hits_all = (routed[-1] - routed[0]).astype(float)
     trials_all = float(entered[-1] - entered[0])
-    start = np.zeros(routed.shape[1], dtype=int)
-    best = np.full(routed.shape[1], threshold)
-    for w in windows:
-        if w > total_t - 5.0:
-            break
-        a = int(np.searchsorted(times, times[-1] - w - 1e-9))
+
+    def lr_from(a: int) -> np.ndarray | None:
         hits = (routed[-1] - routed[a]).astype(float)
         trials = float(entered[-1] - entered[a])
         if not 0.0 < trials < trials_all:
-            continue
-        lr = 2.0 * (
+            return None
+        return 2.0 * (
             _binomial_ll(hits, trials)
             + _binomial_ll(hits_all - hits, trials_all - trials)
             - _binomial_ll(hits_all, trials_all)
         )
-        better = lr > best
-        start = np.where(better, a, start)
-        best = np.where(better, lr, best)
-    return start
+
+    return latest_change(times, windows, threshold, routed.shape[1], lr_from)
 
 
 def routed_rate(
