@@ -23,6 +23,12 @@ _UNAVAILABLE = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,
     asyncpg.TooManyConnectionsError,
+    # A pooled connection whose session the server ended while it sat idle (PostgreSQL
+    # restarting, an administrator's pg_terminate_backend): when the next statement comes before
+    # asyncpg has seen the socket close, its protocol is still consuming the server's farewell
+    # error and refuses the statement ("cannot switch to state 12; another operation (2) is in
+    # progress"). The pool drops that connection when it comes back (its reset fails).
+    asyncpg.InternalClientError,
 )
 
 
