@@ -3,8 +3,10 @@
 Counts every statement a request sends to PostgreSQL (asyncpg's query logger on the only pooled
 connection), and how many of them run while the tenants' head locks are held (from the head
 lock to COMMIT, both included): these serialise every writer of a lab's log, so they bound the
-single-event webhook rate. Deterministic (no timing); a scratch database on ``ILS_DATABASE_URL``
-or the embedded server is created and dropped here.
+single-event webhook rate. ILS runs here in one process, where a webhook's movements reach the
+live stations and their observers before it is answered (on Ray that happens after the answer,
+in the background), so their statements count in. Deterministic (no timing); a scratch database
+on ``ILS_DATABASE_URL`` or the embedded server is created and dropped here.
 
 Run: ``python -m bench.write_round_trips [--quick]``; the last line is JSON.
 """
@@ -38,11 +40,21 @@ def _counts(statements: list[str]) -> dict[str, int]:
     return {"statements": len(statements), "head_lock_to_commit": commit - lock + 1}
 
 
-def _event(order_id: str, seq: int) -> bytes:
+#: The webhooks sent, in order: the job's acceptance; its first station movement, after which
+#: the lab's live stations and models are loaded from the database (once per process); and a
+#: second movement, which shows what every later webhook costs.
+STEPS = (
+    (1, "webhook job.accepted", None),
+    (2, "webhook job.station_changed (first: loads the live stations)", "in_process"),
+    (3, "webhook job.station_changed", "done"),
+)
+
+
+def _event(order_id: str, seq: int, status: str | None) -> bytes:
     data: dict[str, Any] = {"job_id": "J-1", "order_id": order_id, "sequence": seq}
-    kind = "job.accepted" if seq == 1 else "job.station_changed"
-    if seq > 1:
-        data |= {"station": "surfacing", "status": "in_process"}
+    kind = "job.accepted" if status is None else "job.station_changed"
+    if status is not None:
+        data |= {"station": "surfacing", "status": status}
     body = {"id": f"evt_{seq}", "type": kind, "occurred_at": "2026-11-25T10:00:00Z", "data": data}
     return json.dumps(body).encode()
 
@@ -62,9 +74,9 @@ async def _measure(settings: Settings) -> dict[str, Any]:
         _, order = await rt.orders.create(who, draft, rt.clock())
         out: dict[str, Any] = {"orders.create": _counts(log)}
         key = lab["webhook_secret"].encode()
-        for seq, name in ((1, "webhook job.accepted"), (2, "webhook job.station_changed")):
+        for seq, name, status in STEPS:
             log.clear()
-            body = _event(order["id"], seq)
+            body = _event(order["id"], seq, status)
             signature = sign(key, body, int(time.time()))
             await rt.lims_inbound.receive(lab["tenant_id"], body, signature, rt.clock())
             out[name] = _counts(log)
