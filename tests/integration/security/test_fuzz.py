@@ -22,7 +22,7 @@ from hypothesis import settings as hsettings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.core.failures import Failure, FailureGroup
 
-from bench.scratch import free_port
+from bench.scratch import drop_prefix, free_port
 from ils.api.app import create_app
 from ils.domain.access import TenantKind
 from ils.runtime import Runtime
@@ -49,6 +49,7 @@ def served(settings: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    asyncio.run(drop_prefix(settings))  # the fuzzed logins' failure counters and lockouts
 
 
 def _tenant(settings: Settings) -> None:
