@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from array import array
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -68,6 +69,31 @@ class Resources:
     cross_trained: tuple[str, ...] = ()
 
 
+class _Job:
+    """What a station holds of one job: its presence, its open service, the movements it saw.
+
+    The presence is the movement with the highest (sequence, tie); ``last_at`` is when the job's
+    latest movement here occurred. ``start`` is an ``in_process`` waiting for its ``done`` and
+    ``early_done`` a ``done`` that arrived before its ``in_process``. ``seen`` holds the sequences
+    already fed, so a movement fed again (a replay after a rebuild, a catch-up's overlap) changes
+    nothing. Slots, not a dict: a busy station holds tens of thousands of these.
+    """
+
+    __slots__ = ("early_done", "last_at", "seen", "seq", "start", "status", "tie")
+
+    def __init__(self, seq: int, status: str, at: datetime) -> None:
+        self.seq, self.tie, self.status, self.last_at = seq, _TIE[status], status, at
+        self.start: tuple[int, datetime] | None = None
+        self.early_done: tuple[int, datetime] | None = None
+        self.seen: tuple[int, ...] = ()
+
+    def present(self, seq: int, status: str, at: datetime) -> None:
+        tie = _TIE[status]
+        if (seq, tie, status) > (self.seq, self.tie, self.status):
+            self.seq, self.tie, self.status = seq, tie, status
+        self.last_at = max(self.last_at, at)
+
+
 @dataclass
 class StationModel:
     lab_id: str
@@ -75,80 +101,67 @@ class StationModel:
     resources: Resources = field(default_factory=Resources)
     equipment_status: str = "ok"
     now: datetime | None = None
-    #: Per job: its presence (sequence, tie, status) and when its latest movement here occurred.
-    _presence: dict[str, tuple[int, int, str, datetime]] = field(default_factory=dict)
-    _starts: dict[str, tuple[int, datetime]] = field(default_factory=dict)
-    _early_done: dict[str, tuple[int, datetime]] = field(default_factory=dict)
-    _services: list[tuple[datetime, float]] = field(default_factory=list)
-    _paired: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
+    _jobs: dict[str, _Job] = field(default_factory=dict)
+    #: Service times: when each ended (POSIX seconds of LIMS time) and how long it took (minutes).
+    _done_at: array[float] = field(default_factory=lambda: array("d"))
+    _minutes: array[float] = field(default_factory=lambda: array("d"))
     _last_snapshot: float = float("-inf")
     _pruned_at: datetime | None = None
 
     def feed(self, move: Movement) -> None:
-        """Take one movement of a job at this station into account."""
+        """Take one movement of a job at this station into account (once: a repeat is ignored)."""
         at = move.occurred_at
-        held = self._presence.get(move.job_id)
-        if held is None and self.now is not None and at <= self.now - WINDOW:
-            return  # the past of a job this station forgot (see the module's decisions)
+        job = self._jobs.get(move.job_id)
+        if job is None:
+            if self.now is not None and at <= self.now - WINDOW:
+                return  # the past of a job this station forgot (see the module's decisions)
+            job = self._jobs[move.job_id] = _Job(move.sequence, move.status, at)
+        elif move.sequence in job.seen:
+            return
+        else:
+            job.present(move.sequence, move.status, at)
+        job.seen += (move.sequence,)
         self.now = at if self.now is None else max(self.now, at)
-        self._present(move, held)
         if move.status == "in_process":
-            self._started(move.job_id, move.sequence, at)
+            self._started(job, move.sequence, at)
         elif move.status == "done":
-            self._finished(move.job_id, move.sequence, at)
+            self._finished(job, move.sequence, at)
         if self._pruned_at is None:
             self._pruned_at = self.now
         elif self.now - self._pruned_at >= PRUNE_EVERY:
             self.prune()
 
-    def _present(self, move: Movement, held: tuple[int, int, str, datetime] | None) -> None:
-        seq, tie, status, at = move.sequence, _TIE[move.status], move.status, move.occurred_at
-        if held is None:
-            self._presence[move.job_id] = (seq, tie, status, at)
-        elif (seq, tie, status) > held[:3]:
-            self._presence[move.job_id] = (seq, tie, status, max(at, held[3]))
-        elif at > held[3]:
-            self._presence[move.job_id] = (*held[:3], at)
-
-    def _started(self, job: str, seq: int, at: datetime) -> None:
-        if ("start", job, seq) in self._paired:
-            return  # the same movement fed twice (a replay after a rebuild)
-        early = self._early_done.get(job)
+    def _started(self, job: _Job, seq: int, at: datetime) -> None:
+        early = job.early_done
         if early is not None and early[0] > seq:
-            del self._early_done[job]
-            self._pair(job, seq, at, early[0], early[1])
-        elif job not in self._starts or self._starts[job][0] < seq:
-            self._starts[job] = (seq, at)
+            job.early_done = None
+            self._served(at, early[1])
+        elif job.start is None or job.start[0] < seq:
+            job.start = (seq, at)
 
-    def _finished(self, job: str, seq: int, at: datetime) -> None:
-        if ("done", job, seq) in self._paired:
-            return
-        start = self._starts.get(job)
-        if start is not None and start[0] < seq:
-            del self._starts[job]
-            self._pair(job, start[0], start[1], seq, at)
+    def _finished(self, job: _Job, seq: int, at: datetime) -> None:
+        if job.start is not None and job.start[0] < seq:
+            self._served(job.start[1], at)
+            job.start = None
         else:
-            self._early_done[job] = (seq, at)
+            job.early_done = (seq, at)
 
-    def _pair(
-        self, job: str, start_seq: int, start: datetime, done_seq: int, done: datetime
-    ) -> None:
-        self._paired[("start", job, start_seq)] = done
-        self._paired[("done", job, done_seq)] = done
-        self._services.append((done, (done - start).total_seconds() / 60.0))
+    def _served(self, start: datetime, done: datetime) -> None:
+        self._done_at.append(done.timestamp())
+        self._minutes.append((done - start).total_seconds() / 60.0)
 
     def count(self, status: str) -> int:
-        return sum(1 for _, _, s, _ in self._presence.values() if s == status)
+        return sum(1 for job in self._jobs.values() if job.status == status)
 
     def held(self) -> int:
         """Jobs and service times in memory: what it grows with, and what the prunes bound."""
-        return len(self._presence) + len(self._services)
+        return len(self._jobs) + len(self._minutes)
 
     def recent_services(self) -> list[float]:
         if self.now is None:
             return []
-        since = self.now - WINDOW
-        return [minutes for at, minutes in self._services if at > since]
+        since = (self.now - WINDOW).timestamp()
+        return [m for at, m in zip(self._done_at, self._minutes, strict=True) if at > since]
 
     def servers(self) -> int:
         staff, machines = self.resources.staff, self.resources.machines
@@ -188,13 +201,15 @@ class StationModel:
         if self.now is None:
             return
         since = self.now - WINDOW
-        self._services = [(at, m) for at, m in self._services if at > since]
-        self._paired = {key: at for key, at in self._paired.items() if at > since}
-        self._presence = {
-            job: p for job, p in self._presence.items() if p[3] > since or p[2] not in _FINISHED
+        kept = [(at, m) for at, m in zip(self._done_at, self._minutes, strict=True)
+                if at > since.timestamp()]  # fmt: skip
+        self._done_at = array("d", (at for at, _ in kept))
+        self._minutes = array("d", (m for _, m in kept))
+        self._jobs = {
+            job_id: job
+            for job_id, job in self._jobs.items()
+            if job.last_at > since or job.status not in _FINISHED
         }
-        self._starts = {job: s for job, s in self._starts.items() if job in self._presence}
-        self._early_done = {job: d for job, d in self._early_done.items() if job in self._presence}
         self._pruned_at = self.now
 
 

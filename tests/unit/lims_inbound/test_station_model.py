@@ -145,3 +145,23 @@ def test_movements_of_a_forgotten_job_fed_again_do_not_bring_it_back() -> None:
     for x in moves:
         m.feed(x)
     assert m.snapshot() == expected
+
+
+def test_a_movement_fed_again_changes_nothing_even_after_later_ones() -> None:
+    """A job's second start arrives before its first done; then a catch-up repeats the first start.
+
+    Fed once, the first start is superseded by the second and the first done waits unpaired; the
+    repeat must not pair them now (the answer would depend on whether a catch-up happened).
+    """
+    once = [
+        move("J", "queued", 1, 0),
+        move("J", "in_process", 2, 1),
+        move("J", "in_process", 6, 9),
+        move("J", "done", 3, 6),
+        move("J", "done", 7, 12),
+    ]
+    expected = model(once).snapshot()
+    assert expected["throughput_per_hour"] == 1.0
+    again = model(once)
+    again.feed(once[1])
+    assert again.snapshot() == expected
