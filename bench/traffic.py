@@ -5,6 +5,9 @@ screens, each an asyncio task with its own counters.
 - ``Floor``: for every job the LIMS accepted, its station events (job.accepted, then queued /
   in_process / done at the first stations of its route) spread over ``job_span_s``, delivered
   signed by the simulator's own ``WebhookSender`` (batched, retried, paused by a LIMS outage).
+  The sender sends one request at a time, as a LIMS does: when ILS answers slower than the events
+  come, a backlog builds, which the floor delivers after the run for at most ``drain_limit_s``
+  and then gives up (reported, and left out of the reconciliation: those events never left).
 - ``Telemetry``: readings for the lab's machines, one POST /api/telemetry a second.
 - ``Screen``: a WebSocket client that resumes with ``since``, keeps every seq, folds order events
   into a view and samples propagation (arrival minus the event's ``occurred_at``).
@@ -124,8 +127,11 @@ class Floor:
         )
         self.sender = WebhookSender(delivery, client, self.rng, sim.outage)
         self.due: list[tuple[float, int, str, str, str | None]] = []
+        self.backlog_at_stop = 0
+        self.drain_s = 0.0
         self.seen = 0
-        self.sent_ids: list[str] = []
+        self.made_ids: list[str] = []
+        self.abandoned_ids: set[str] = set()
         self._n = 0
 
     def _plan(self, job_id: str) -> None:
@@ -143,7 +149,7 @@ class Floor:
         job = self.sim.model.jobs[job_id]
         kind = "job.accepted" if status == "accepted" else "job.station_changed"
         event_id = "evt_" + self.rng.bytes(12).hex()
-        self.sent_ids.append(event_id)
+        self.made_ids.append(event_id)
         data = {"job_id": job_id, "order_id": job.order_id, "station": station,
                 "status": status, "sequence": job.next_sequence()}  # fmt: skip
         return {"id": event_id, "type": kind, "occurred_at": rfc3339(datetime.now(UTC)),
@@ -167,11 +173,28 @@ class Floor:
                 await asyncio.sleep(0.05)
         finally:
             self.sender.close()  # never cancel: that would drop the batch being retried
-            await sending
+            await self._drain(sending)
         await self.sender.flush()
 
+    async def _drain(self, sending: asyncio.Task[None]) -> None:
+        """Let the sender deliver its backlog for ``drain_limit_s``, then give the rest up."""
+        began = time.monotonic()
+        self.backlog_at_stop = self.sender.pending
+        try:
+            await asyncio.wait_for(asyncio.shield(sending), self.config.drain_limit_s)
+        except TimeoutError:
+            self.abandoned_ids.update(event["id"] for event in self.sender.abandon())
+            await sending  # the request in hand is finished
+        self.drain_s = time.monotonic() - began
+
+    def sent_ids(self) -> list[str]:
+        """The events handed to ILS (accepted, refused or given up after retries)."""
+        return [i for i in self.made_ids if i not in self.abandoned_ids]
+
     def stats(self) -> dict[str, Any]:
-        return {**self.sender.stats.as_dict(), "jobs": self.seen, "events_planned": self._n}
+        drain = {"backlog_at_stop": self.backlog_at_stop, "drain_s": round(self.drain_s, 1)}
+        return {**self.sender.stats.as_dict(), "jobs": self.seen, "events_planned": self._n,
+                **drain}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -180,6 +203,7 @@ class FloorConfig:
     stations_per_job: int = 4  # 1 + 4 x 3 = 13 events a job: 12 orders/s make ~156 events/s
     job_span_s: float = 12.0
     batch_size: int = 25
+    drain_limit_s: float = 180.0
 
 
 class Telemetry:

@@ -50,6 +50,7 @@ class DeliveryStats:
     reordered: int = 0
     events_rejected: int = 0
     events_dropped: int = 0
+    events_abandoned: int = 0
     last_status: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -110,6 +111,19 @@ class WebhookSender:
         """Let ``run`` deliver what it holds and return."""
         self._closing = True
         self._wake.set()
+
+    def abandon(self) -> list[dict[str, Any]]:
+        """Give up what is queued and not yet in a request: the events that were never delivered.
+
+        The batch in hand is still finished. A repeat of an event already delivered (a simulated
+        duplicate) is dropped without being returned: its event did arrive.
+        """
+        items = [*self._queue, *self._held]
+        self._queue.clear()
+        self._held.clear()
+        never = [item.event for item in items if not item.duplicate]
+        self.stats.events_abandoned += len(never)
+        return never
 
     async def flush(self) -> None:
         """Deliver everything queued now, including held-back (reordered) events."""

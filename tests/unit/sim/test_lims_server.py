@@ -219,6 +219,23 @@ async def test_closing_the_sender_finishes_the_batch_it_is_retrying() -> None:
     assert out.stats.events_sent == 5 and out.stats.events_dropped == 0
 
 
+async def test_abandoning_returns_what_was_never_sent_and_finishes_the_batch_in_hand() -> None:
+    ils = FakeIls(failures=2)
+    out, client = sender(ils, batch_size=5, flush_interval_s=0.0)
+    running = asyncio.create_task(out.run())
+    for e in events(12):
+        out.enqueue(e)
+    while out.stats.requests == 0:  # the first batch of five is in hand, being retried
+        await asyncio.sleep(0.001)
+    out.close()
+    never = out.abandon()
+    await asyncio.wait_for(running, timeout=5)
+    await client.aclose()
+    assert [e["id"] for e in ils.received] == [f"evt_{i}" for i in range(5)]
+    assert [e["id"] for e in never] == [f"evt_{i}" for i in range(5, 12)]
+    assert (out.stats.events_sent, out.stats.events_abandoned, out.pending) == (5, 7, 0)
+
+
 async def test_server_errors_are_retried_until_accepted() -> None:
     ils = FakeIls(failures=3)
     out, client = sender(ils)
