@@ -72,6 +72,10 @@ class StationActor:
     async def configure(self, resources: Resources) -> None:
         (await self._live(CATCH_UP_S)).resources = resources
 
+    def held(self) -> int:
+        """Jobs and service times the station holds in memory (0 before its first use)."""
+        return 0 if self.live is None else self.live.model.held()
+
 
 def station_actor(settings: Settings, lab_id: str, station: Station) -> Any:
     """The station's actor, created on first use (detached: it outlives the replica)."""

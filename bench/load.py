@@ -33,7 +33,7 @@ import numpy as np
 
 from bench import lab_group, reconcile
 from bench.lab_group import LabGroup
-from bench.resources import Sampler
+from bench.resources import Sampler, processes_now, work_by_kind
 from bench.traffic import Floor, FloorConfig, Practices, Screen, Telemetry, percentiles
 from ils.db.database import Database
 from ils.settings import Settings
@@ -74,6 +74,8 @@ class LoadRun:
         self.sampler = Sampler()
         self.seconds = self.drain_s = self.settle_s = 0.0
         self.settled = False
+        #: Cores each kind of process kept busy during the run (not the drain), machine-wide.
+        self.cpu: dict[str, float] = {}
         #: Each tenant's log head when the screens were last checked, just before they stop:
         #: what a screen must have received (later events, such as a station snapshot written
         #: after the stop, are not the screens' to see).
@@ -93,9 +95,10 @@ class LoadRun:
         ]
         if disturb is not None:
             jobs.append(disturb(self, stop))
-        began = time.monotonic()
+        began, before = time.monotonic(), processes_now()
         running = asyncio.gather(*jobs)
         await asyncio.sleep(seconds)
+        self.cpu = work_by_kind(before, time.monotonic() - began)["cpu_cores_by_process"]
         stop.set()
         await running  # requests in flight finish; the floor delivers what it queued
         self.seconds = time.monotonic() - began
@@ -166,6 +169,9 @@ class LoadRun:
             "telemetry": self.telemetry.tally.as_dict(),
             "reconciliation": {**db_side, **screens},
             "resources": self.sampler.summary(),
+            "cpu_cores_by_process_during_run": self.cpu,
+            # a station holds an hour of LIMS time of jobs done, so it grows for the first hour
+            "station_jobs_and_services_held": await _stations_held(self.group),
             # a room's buffer grows to its capacity, then stays: the rooms' memory while it fills
             "room_buffers": await _room_buffers(self.group),
         }  # fmt: skip
@@ -184,6 +190,21 @@ async def _room_buffers(group: LabGroup) -> dict[str, dict[str, int]]:
           for t in tenants)
     )  # fmt: skip
     return {t.email: dict(f) for t, f in zip(tenants, fills, strict=True)}
+
+
+async def _stations_held(group: LabGroup) -> dict[str, int]:
+    """What each of the lab's station actors holds at the end of the run (``StationModel.held``)."""
+    import ray
+
+    from actors.naming import NAMESPACE
+    from actors.station import actor_name
+    from ils.domain.station import LINE
+
+    lab = group.lab.tenant_id
+    held: list[int] = await asyncio.gather(
+        *(ray.get_actor(actor_name(lab, s), namespace=NAMESPACE).held.remote() for s in LINE)
+    )
+    return {str(s): n for s, n in zip(LINE, held, strict=True)}
 
 
 async def run(

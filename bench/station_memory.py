@@ -4,11 +4,11 @@ A ``StationModel`` (the state of a ``StationActor``) keeps the jobs queued and i
 jobs done or gone and their service times for one ``WINDOW`` of LIMS time; it prunes what is older
 every ``PRUNE_EVERY``. So its memory grows for the first window and must then stay flat. This
 bench feeds one model, in this process and without Ray, the movements ``ils bench load`` makes
-(jobs arriving at the station at its share of 12 orders/s, each queued, in process and done a
+(a job arriving at the station for each of the 12 orders a second, queued, in process and done a
 second apart), hours of LIMS time in seconds of wall time, and every five minutes of LIMS time
 reads what it holds (jobs plus service times), its Python allocations (tracemalloc) and the
-process's resident memory. The figures: the first window (growth), and after it the slope and the
-range of the allocations.
+process's resident memory (which includes tracemalloc's own records). The figures: the first
+window (growth), and after it the slope and the range of the allocations.
 
 Run: ``python -m bench.station_memory [--quick | --hours H]`` (or ``ils bench station_memory``);
 last line is JSON.
@@ -33,8 +33,9 @@ from ils.domain.lims_event import Movement
 from ils.domain.station import Station
 from ils.services.stations import PRUNE_EVERY, WINDOW, StationModel
 
-#: The load bench's 12 orders/s, each at 4 of the 9 stations: a station's share of the jobs.
-JOBS_PER_S = 12.0 * 4 / 9
+#: The load bench's 12 orders/s: its floor moves every job through the first four stations of its
+#: route, the same four for every route, so each of them sees every job.
+JOBS_PER_S = 12.0
 STEPS = ("queued", "in_process", "done")
 STEP_GAP_S = 1.0
 SAMPLE_EVERY = timedelta(minutes=5)
