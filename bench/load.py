@@ -45,7 +45,7 @@ READINGS_PER_S = 200
 MACHINES = 20
 SOCKETS = 200
 #: After the run, the floor delivers its backlog of webhooks for at most this long (see Floor).
-DRAIN_LIMIT_S = 180.0
+DRAIN_LIMIT_S: float = FloorConfig.drain_limit_s
 
 Disturbance = Callable[["LoadRun", asyncio.Event], Awaitable[None]]
 

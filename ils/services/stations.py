@@ -201,8 +201,8 @@ class StationModel:
         if self.now is None:
             return
         since = self.now - WINDOW
-        kept = [(at, m) for at, m in zip(self._done_at, self._minutes, strict=True)
-                if at > since.timestamp()]  # fmt: skip
+        after = since.timestamp()
+        kept = [(at, m) for at, m in zip(self._done_at, self._minutes, strict=True) if at > after]
         self._done_at = array("d", (at for at, _ in kept))
         self._minutes = array("d", (m for _, m in kept))
         self._jobs = {

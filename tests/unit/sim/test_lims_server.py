@@ -205,12 +205,20 @@ def events(n: int) -> list[dict]:
     return [{"id": f"evt_{i}", "type": "job.accepted", "data": {"sequence": 1}} for i in range(n)]
 
 
-async def test_closing_the_sender_finishes_the_batch_it_is_retrying() -> None:
-    ils = FakeIls(failures=4)
+def running_sender(
+    ils: FakeIls, n: int
+) -> tuple[WebhookSender, httpx.AsyncClient, asyncio.Task[None]]:
+    """A sender running in batches of five, ``n`` events queued."""
     out, client = sender(ils, batch_size=5, flush_interval_s=0.0)
     running = asyncio.create_task(out.run())
-    for e in events(5):
+    for e in events(n):
         out.enqueue(e)
+    return out, client, running
+
+
+async def test_closing_the_sender_finishes_the_batch_it_is_retrying() -> None:
+    ils = FakeIls(failures=4)
+    out, client, running = running_sender(ils, 5)
     await asyncio.sleep(0)  # the run loop takes the batch and meets the failing endpoint
     out.close()
     await asyncio.wait_for(running, timeout=5)
@@ -221,10 +229,7 @@ async def test_closing_the_sender_finishes_the_batch_it_is_retrying() -> None:
 
 async def test_abandoning_returns_what_was_never_sent_and_finishes_the_batch_in_hand() -> None:
     ils = FakeIls(failures=2)
-    out, client = sender(ils, batch_size=5, flush_interval_s=0.0)
-    running = asyncio.create_task(out.run())
-    for e in events(12):
-        out.enqueue(e)
+    out, client, running = running_sender(ils, 12)
     while out.stats.requests == 0:  # the first batch of five is in hand, being retried
         await asyncio.sleep(0.001)
     out.close()
