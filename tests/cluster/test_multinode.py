@@ -78,7 +78,11 @@ def test_worker_node_dies_and_its_actors_rebuild_on_the_survivor(
     assert out["live_stations"] == out["rebuilt_stations"]  # state rebuilt from PostgreSQL
     assert any(s["queue"] or s["in_process"] for s in out["live_stations"])
     for client in out["clients"]:  # every event exactly once, in order, across the kill
-        assert client["seqs"] == list(range(1, out["heads"][client["tenant"]] + 1)), client
+        seqs = client["seqs"]
+        assert seqs == list(range(1, len(seqs) + 1)), client
+        # up to the head read when the logs stopped moving at least (a station snapshot written
+        # after that read may still reach the screen before it stops)
+        assert len(seqs) >= out["heads"][client["tenant"]], client
     assert out["orders_made"] == ORDERS_BEFORE + ORDERS_AFTER
 
 
